@@ -1,0 +1,232 @@
+/**
+ * One collection: documents in natural (insertion) order keyed by `_id`, its indexes, and the
+ * planner that turns `_id` and indexed equality conditions into lookups instead of scans.
+ * Stored documents are never mutated in place: every write replaces the object, so cursors and
+ * callers holding a document see a consistent snapshot.
+ */
+import { calculateObjectSize, Binary, UUID } from 'bson';
+import { Query } from 'mingo';
+import { ErrorCodes, MongoServerError, badValue } from './errors';
+import { Index, IndexSpec, sameIndexOptions } from './indexes';
+import { Document, isOperatorObject, isPlainObject, keyOf } from './values';
+
+export const MAX_BSON_SIZE = 16 * 1024 * 1024;
+export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
+
+/** Receives every change so a persistent store can journal it. */
+export interface ChangeSink {
+  put(collection: Collection, doc: Document): void;
+  remove(collection: Collection, id: unknown): void;
+  indexCreated(collection: Collection, spec: IndexSpec): void;
+  indexDropped(collection: Collection, name: string): void;
+}
+
+export class Collection {
+  private readonly docs = new Map<string, Document>();
+  private readonly indexes = new Map<string, Index>();
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly options: Document,
+    readonly uuid: Binary,
+    private readonly sink?: ChangeSink,
+  ) {}
+
+  static create(db: string, name: string, options: Document, sink?: ChangeSink): Collection {
+    return new Collection(db, name, options, new UUID().toBinary(), sink);
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  all(): IterableIterator<Document> {
+    return this.docs.values();
+  }
+
+  indexSpecs(): IndexSpec[] {
+    return [ID_INDEX, ...[...this.indexes.values()].map((index) => index.spec)];
+  }
+
+  ttlIndexes(): IndexSpec[] {
+    return [...this.indexes.values()]
+      .map((index) => index.spec)
+      .filter((spec) => typeof spec.expireAfterSeconds === 'number' && Object.keys(spec.key).length === 1);
+  }
+
+  findById(id: unknown): Document | undefined {
+    return this.docs.get(keyOf(id));
+  }
+
+  insert(doc: Document): void {
+    checkStorable(doc);
+    const idKey = keyOf(doc._id);
+    if (this.docs.has(idKey)) {
+      throw new MongoServerError(
+        ErrorCodes.DuplicateKey,
+        `E11000 duplicate key error collection: ${this.ns} index: _id_ dup key: { _id: ${JSON.stringify(doc._id)} }`,
+        { keyPattern: { _id: 1 }, keyValue: { _id: doc._id } },
+      );
+    }
+    for (const index of this.indexes.values()) index.checkUnique(doc, idKey, this.ns);
+    this.docs.set(idKey, doc);
+    for (const index of this.indexes.values()) index.add(doc, idKey);
+    this.sink?.put(this, doc);
+  }
+
+  /** Replaces a stored document by a new version with the same `_id`. */
+  replace(current: Document, next: Document): void {
+    checkStorable(next);
+    const idKey = keyOf(current._id);
+    for (const index of this.indexes.values()) index.checkUnique(next, idKey, this.ns);
+    for (const index of this.indexes.values()) index.remove(current, idKey);
+    this.docs.set(idKey, next);
+    for (const index of this.indexes.values()) index.add(next, idKey);
+    this.sink?.put(this, next);
+  }
+
+  remove(doc: Document): void {
+    const idKey = keyOf(doc._id);
+    if (!this.docs.delete(idKey)) return;
+    for (const index of this.indexes.values()) index.remove(doc, idKey);
+    this.sink?.remove(this, doc._id);
+  }
+
+  /** Documents that may match `filter`, from an index when the filter allows it. */
+  candidates(filter: Document): Iterable<Document> {
+    const equalities = equalityConditions(filter);
+    const ids = equalities.get('_id');
+    if (ids) return this.fetch(ids.map(keyOf));
+    for (const index of this.indexes.values()) {
+      const values = equalities.get(index.fields[0]);
+      if (values && index.coversEquality) return this.fetch(index.lookupFirstField(values));
+    }
+    return this.docs.values();
+  }
+
+  /** Matching documents in natural order; `limit` 0 means no limit. */
+  match(filter: Document, limit = 0): Document[] {
+    const query = new Query(filter);
+    const out: Document[] = [];
+    for (const doc of this.candidates(filter)) {
+      if (!query.test(doc)) continue;
+      out.push(doc);
+      if (limit > 0 && out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Returns false when an identical index already exists (a no-op, as in mongod). */
+  createIndex(spec: IndexSpec): boolean {
+    if (spec.name === ID_INDEX.name || sameKey(spec.key, ID_INDEX.key)) {
+      if (spec.name === ID_INDEX.name && sameKey(spec.key, ID_INDEX.key)) return false;
+      throw new MongoServerError(ErrorCodes.BadValue, `cannot create an index named _id_ on another key or a second _id index`);
+    }
+    const byName = this.indexes.get(spec.name);
+    if (byName) {
+      if (sameKey(byName.spec.key, spec.key) && sameIndexOptions(byName.spec, spec)) return false;
+      throw new MongoServerError(
+        ErrorCodes.IndexKeySpecsConflict,
+        `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
+      );
+    }
+    for (const existing of this.indexes.values()) {
+      if (sameKey(existing.spec.key, spec.key)) {
+        throw new MongoServerError(
+          ErrorCodes.IndexOptionsConflict,
+          `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`,
+        );
+      }
+    }
+    const index = new Index(spec);
+    for (const [idKey, doc] of this.docs) {
+      index.checkUnique(doc, idKey, this.ns);
+      index.add(doc, idKey);
+    }
+    this.indexes.set(spec.name, index);
+    this.sink?.indexCreated(this, spec);
+    return true;
+  }
+
+  dropIndex(name: string): void {
+    if (name === ID_INDEX.name) throw new MongoServerError(ErrorCodes.InvalidOptions, 'cannot drop _id index');
+    if (!this.indexes.delete(name)) {
+      throw new MongoServerError(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
+    }
+    this.sink?.indexDropped(this, name);
+  }
+
+  indexNameForKey(key: Document): string {
+    if (sameKey(key, ID_INDEX.key)) return ID_INDEX.name;
+    for (const index of this.indexes.values()) if (sameKey(index.spec.key, key)) return index.name;
+    throw new MongoServerError(ErrorCodes.IndexNotFound, `can't find index with key: ${JSON.stringify(key)}`);
+  }
+
+  dropAllIndexes(): void {
+    for (const name of [...this.indexes.keys()]) this.dropIndex(name);
+  }
+
+  private *fetch(idKeys: Iterable<string>): Iterable<Document> {
+    for (const idKey of idKeys) {
+      const doc = this.docs.get(idKey);
+      if (doc) yield doc;
+    }
+  }
+}
+
+function sameKey(a: Document, b: Document): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function checkStorable(doc: Document): void {
+  const id = doc._id;
+  if (Array.isArray(id)) throw badValue("can't use an array for _id");
+  if (id instanceof RegExp) throw badValue("can't use a regex for _id");
+  if (isPlainObject(id) && Object.keys(id).some((k) => k.startsWith('$'))) {
+    throw badValue(`_id fields may not contain '$'-prefixed fields`);
+  }
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_SIZE) {
+    throw new MongoServerError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`);
+  }
+}
+
+/**
+ * Paths the filter pins to a finite set of values, from top-level and `$and` conditions of the
+ * form `{path: value}`, `{path: {$eq: value}}` and `{path: {$in: [...]}}`. Only values an index
+ * can find by key qualify: no regular expressions (pattern match), no arrays (whole-array match).
+ */
+export function equalityConditions(filter: Document): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  const visit = (conditions: Document): void => {
+    for (const [path, cond] of Object.entries(conditions)) {
+      if (path === '$and' && Array.isArray(cond)) {
+        for (const clause of cond) if (isPlainObject(clause)) visit(clause);
+        continue;
+      }
+      if (path.startsWith('$') || out.has(path)) continue;
+      const values = pinnedValues(cond);
+      if (values) out.set(path, values);
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+function pinnedValues(cond: unknown): unknown[] | null {
+  if (isOperatorObject(cond)) {
+    if ('$eq' in cond) return indexable(cond.$eq) ? [cond.$eq] : null;
+    if (Array.isArray(cond.$in) && cond.$in.every(indexable)) return cond.$in;
+    return null;
+  }
+  return indexable(cond) ? [cond] : null;
+}
+
+function indexable(value: unknown): boolean {
+  return !(value instanceof RegExp) && !Array.isArray(value) && !isOperatorObject(value);
+}

@@ -1,0 +1,19 @@
+/**
+ * Jest global setup: chooses MongoDB and Redis once per run (see services.ts), says which, and
+ * hands their addresses to the test workers through the environment.
+ */
+import { Service, resolveMongo, resolveRedis } from './services';
+
+declare global {
+  var __TEST_SERVICES__: Service[] | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const mongo = await resolveMongo();
+  const redis = await resolveRedis();
+  globalThis.__TEST_SERVICES__ = [mongo, redis];
+  process.env.TEST_MONGODB_URI = mongo.url;
+  process.env.TEST_REDIS_URL = redis.url;
+  process.env.TEST_RUN_ID = `t${Date.now().toString(36)}`;
+  process.stdout.write(`\nTest services\n  MongoDB: ${mongo.description}\n  Redis:   ${redis.description}\n\n`);
+}

@@ -1,0 +1,35 @@
+/**
+ * Jest global teardown: removes anything of this run that a failed test left behind (databases
+ * and Redis keys named with the run id), then stops the services the setup started.
+ */
+import Redis from 'ioredis';
+import { MongoClient } from 'mongodb';
+
+export default async function globalTeardown(): Promise<void> {
+  const runId = process.env.TEST_RUN_ID;
+  const mongoUri = process.env.TEST_MONGODB_URI;
+  const redisUrl = process.env.TEST_REDIS_URL;
+  if (runId && mongoUri) {
+    const client = await MongoClient.connect(mongoUri, { serverSelectionTimeoutMS: 5000 });
+    try {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      for (const { name } of databases) if (name.startsWith(runId)) await client.db(name).dropDatabase();
+    } finally {
+      await client.close();
+    }
+  }
+  if (runId && redisUrl) {
+    const redis = new Redis(redisUrl);
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${runId}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  }
+  for (const service of globalThis.__TEST_SERVICES__ ?? []) await service.stop();
+}

@@ -1,0 +1,86 @@
+/**
+ * Child processes for tests and scripts: start with a readiness line on stdout, stop with a signal
+ * and wait for the exit. Shared by the service harness, the load scripts and the fault drills.
+ */
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface StartedProcess {
+  child: ChildProcess;
+  /** The first stdout line that matched the readiness pattern. */
+  ready: RegExpMatchArray;
+  /** Everything the process wrote so far, for diagnostics. */
+  output(): string;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+/**
+ * Spawns `command` and resolves once a stdout line matches `readyPattern`; rejects with the
+ * process output if it exits or stays silent past `timeoutMs`.
+ */
+export function startProcess(
+  command: string,
+  args: string[],
+  readyPattern: RegExp,
+  options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
+): Promise<StartedProcess> {
+  const { timeoutMs = 30_000, label = path.basename(command), ...spawnOptions } = options;
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', stopTimeoutMs = 10_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not become ready within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      output += text;
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const match = line.match(readyPattern);
+        if (match) {
+          clearTimeout(timer);
+          resolve({ child, ready: match, output: () => output, stop });
+        }
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with code ${String(code)} before it was ready:\n${output}`));
+    });
+  });
+}
+
+/** Runs a TypeScript entry point of this repository in its own Node process. */
+export function startTsProcess(
+  entry: string,
+  args: string[],
+  readyPattern: RegExp,
+  options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
+): Promise<StartedProcess> {
+  return startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], readyPattern, {
+    label: entry,
+    ...options,
+  });
+}
