@@ -6,9 +6,9 @@
  */
 import { calculateObjectSize, Binary, UUID } from 'bson';
 import { Query } from 'mingo';
-import { ErrorCodes, MongoServerError, badValue } from './errors';
-import { Index, IndexSpec, sameIndexOptions } from './indexes';
-import { Document, isOperatorObject, isPlainObject, keyOf } from './values';
+import { ErrorCodes, MongoServerError, badValue } from './errors.js';
+import { Index, IndexSpec, sameIndexOptions } from './indexes.js';
+import { Document, isOperatorObject, isPlainObject, keyOf } from './values.js';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
@@ -56,7 +56,9 @@ export class Collection {
   ttlIndexes(): IndexSpec[] {
     return [...this.indexes.values()]
       .map((index) => index.spec)
-      .filter((spec) => typeof spec.expireAfterSeconds === 'number' && Object.keys(spec.key).length === 1);
+      .filter(
+        (spec) => typeof spec.expireAfterSeconds === 'number' && Object.keys(spec.key).length === 1,
+      );
   }
 
   findById(id: unknown): Document | undefined {
@@ -125,7 +127,10 @@ export class Collection {
   createIndex(spec: IndexSpec): boolean {
     if (spec.name === ID_INDEX.name || sameKey(spec.key, ID_INDEX.key)) {
       if (spec.name === ID_INDEX.name && sameKey(spec.key, ID_INDEX.key)) return false;
-      throw new MongoServerError(ErrorCodes.BadValue, `cannot create an index named _id_ on another key or a second _id index`);
+      throw new MongoServerError(
+        ErrorCodes.BadValue,
+        `cannot create an index named _id_ on another key or a second _id index`,
+      );
     }
     const byName = this.indexes.get(spec.name);
     if (byName) {
@@ -154,7 +159,8 @@ export class Collection {
   }
 
   dropIndex(name: string): void {
-    if (name === ID_INDEX.name) throw new MongoServerError(ErrorCodes.InvalidOptions, 'cannot drop _id index');
+    if (name === ID_INDEX.name)
+      throw new MongoServerError(ErrorCodes.InvalidOptions, 'cannot drop _id index');
     if (!this.indexes.delete(name)) {
       throw new MongoServerError(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
     }
@@ -164,7 +170,10 @@ export class Collection {
   indexNameForKey(key: Document): string {
     if (sameKey(key, ID_INDEX.key)) return ID_INDEX.name;
     for (const index of this.indexes.values()) if (sameKey(index.spec.key, key)) return index.name;
-    throw new MongoServerError(ErrorCodes.IndexNotFound, `can't find index with key: ${JSON.stringify(key)}`);
+    throw new MongoServerError(
+      ErrorCodes.IndexNotFound,
+      `can't find index with key: ${JSON.stringify(key)}`,
+    );
   }
 
   dropAllIndexes(): void {
@@ -192,7 +201,10 @@ function checkStorable(doc: Document): void {
   }
   const size = calculateObjectSize(doc);
   if (size > MAX_BSON_SIZE) {
-    throw new MongoServerError(ErrorCodes.BSONObjectTooLarge, `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`);
+    throw new MongoServerError(
+      ErrorCodes.BSONObjectTooLarge,
+      `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`,
+    );
   }
 }
 
@@ -221,7 +233,8 @@ export function equalityConditions(filter: Document): Map<string, unknown[]> {
 function pinnedValues(cond: unknown): unknown[] | null {
   if (isOperatorObject(cond)) {
     if ('$eq' in cond) return indexable(cond.$eq) ? [cond.$eq] : null;
-    if (Array.isArray(cond.$in) && cond.$in.every(indexable)) return cond.$in;
+    const candidates: unknown = cond.$in;
+    if (Array.isArray(candidates) && candidates.every(indexable)) return candidates as unknown[];
     return null;
   }
   return indexable(cond) ? [cond] : null;

@@ -1,7 +1,7 @@
 /** Server-side cursors for find, aggregate and the list commands, with getMore paging. */
 import { calculateObjectSize, Long } from 'bson';
-import { ErrorCodes, MongoServerError } from './errors';
-import { Document } from './values';
+import { ErrorCodes, MongoServerError } from './errors.js';
+import { Document } from './values.js';
 
 const DEFAULT_FIRST_BATCH = 101;
 /** Leave room for the reply envelope inside the 16 MiB document limit. */
@@ -20,9 +20,15 @@ export class CursorRegistry {
   private nextId = 1n + BigInt(Math.floor(Math.random() * 2 ** 40));
 
   /** First batch of a result set; the rest stays open under a cursor id unless `singleBatch`. */
-  firstBatch(ns: string, docs: Document[], batchSize: number | undefined, singleBatch = false): Document {
+  firstBatch(
+    ns: string,
+    docs: Document[],
+    batchSize: number | undefined,
+    singleBatch = false,
+  ): Document {
     const cursor: OpenCursor = { ns, docs, position: 0, lastUsed: Date.now() };
-    const firstBatch = takeBatch(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
+    // batchSize 0 opens the cursor with an empty first batch, as in mongod.
+    const firstBatch = batchSize === 0 ? [] : takeBatch(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
     let id = Long.ZERO;
     if (!singleBatch && cursor.position < docs.length) {
       id = Long.fromBigInt(this.nextId++);
@@ -55,7 +61,13 @@ export class CursorRegistry {
       const key = String(raw);
       (this.open.delete(key) ? killed : notFound).push(Long.fromString(key));
     }
-    return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+    return {
+      cursorsKilled: killed,
+      cursorsNotFound: notFound,
+      cursorsAlive: [],
+      cursorsUnknown: [],
+      ok: 1,
+    };
   }
 
   /** Closes cursors over a dropped collection or database (`nsPrefix` ends with '.'). */

@@ -5,14 +5,31 @@
  */
 import { Binary, ObjectId } from 'bson';
 import { Aggregator, Query } from 'mingo';
-import { ChangeSink, Collection } from './collection';
-import { CursorRegistry } from './cursors';
-import { ErrorCodes, MongoServerError, badValue, failedToParse } from './errors';
-import { IndexSpec, defaultIndexName, validateIndexSpec } from './indexes';
-import { QUERY_OPTIONS } from './query-options';
-import { Journal, JournalRecord } from './storage';
-import { UpdateSpec, applyUpdate, parseUpdate, sameDocument, upsertDocument } from './update';
-import { Document, isPlainObject, keyOf, valuesAtPath, withIdFirst } from './values';
+import { MingoError } from 'mingo/util';
+import { ChangeSink, Collection } from './collection.js';
+import { CursorRegistry } from './cursors.js';
+import {
+  ErrorCodes,
+  MongoServerError,
+  badValue,
+  failedToParse,
+  fromEngineError,
+} from './errors.js';
+import { IndexSpec, defaultIndexName, validateIndexSpec } from './indexes.js';
+import { QUERY_OPTIONS } from './query-options.js';
+import { Journal, JournalRecord } from './storage.js';
+import { UpdateSpec, applyUpdate, parseUpdate, sameDocument, upsertDocument } from './update.js';
+import {
+  Document,
+  cloneValue,
+  getPath,
+  isOperatorObject,
+  isPlainObject,
+  keyOf,
+  setPath,
+  valuesAtPath,
+  withIdFirst,
+} from './values.js';
 
 export const SERVER_VERSION = '7.0.0';
 const MAX_WIRE_VERSION = 21;
@@ -55,7 +72,12 @@ export class Engine implements ChangeSink {
       findandmodify: (db, cmd) => this.findAndModify(db, cmd, 'findandmodify'),
       find: (db, cmd) => this.find(db, cmd),
       getMore: (db, cmd) =>
-        this.cursors.getMore(cmd.getMore, String(cmd.collection), db, optionalNumber(cmd.batchSize)),
+        this.cursors.getMore(
+          cmd.getMore,
+          String(cmd.collection),
+          db,
+          optionalNumber(cmd.batchSize),
+        ),
       killCursors: (_db, cmd) => this.cursors.kill(Array.isArray(cmd.cursors) ? cmd.cursors : []),
       count: (db, cmd) => this.count(db, cmd),
       distinct: (db, cmd) => this.distinct(db, cmd),
@@ -72,14 +94,18 @@ export class Engine implements ChangeSink {
   execute(db: string, cmd: Document, ctx: CommandContext): Document {
     try {
       const name = Object.keys(cmd)[0];
-      const handler = name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
+      const handler =
+        name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
       if (!handler) {
         throw new MongoServerError(ErrorCodes.CommandNotFound, `no such command: '${name ?? ''}'`);
       }
       if (TRANSACTION_FIELDS.some((field) => field in cmd)) refuseTransactions();
       return handler(db, cmd, ctx);
     } catch (err) {
-      if (err instanceof MongoServerError) return err.toReply();
+      // mingo's own errors are the user's invalid queries, projections and pipelines.
+      if (err instanceof MongoServerError || err instanceof MingoError) {
+        return fromEngineError(err).toReply();
+      }
       const message = err instanceof Error ? err.message : String(err);
       return { ok: 0, errmsg: message, code: 1, codeName: 'InternalError' };
     } finally {
@@ -254,7 +280,9 @@ export class Engine implements ChangeSink {
       const empty = [...collections.values()].every((c) => c.size === 0);
       return { name, sizeOnDisk: empty ? 0 : 4096, empty };
     });
-    const filtered = isPlainObject(cmd.filter) ? all.filter((d) => new Query(cmd.filter as Document, QUERY_OPTIONS).test(d)) : all;
+    const filtered = isPlainObject(cmd.filter)
+      ? all.filter((d) => new Query(cmd.filter as Document, QUERY_OPTIONS).test(d))
+      : all;
     const databases = cmd.nameOnly ? filtered.map((d) => ({ name: d.name })) : filtered;
     const totalSize = filtered.reduce((n, d) => n + d.sizeOnDisk, 0);
     return { databases, totalSize, totalSizeMb: Math.round(totalSize / 1024 / 1024), ok: 1 };
@@ -279,7 +307,10 @@ export class Engine implements ChangeSink {
   private create(db: string, cmd: Document): Document {
     const name = collectionName(cmd, 'create');
     if (this.databases.get(db)?.has(name)) {
-      throw new MongoServerError(ErrorCodes.NamespaceExists, `Collection ${db}.${name} already exists.`);
+      throw new MongoServerError(
+        ErrorCodes.NamespaceExists,
+        `Collection ${db}.${name} already exists.`,
+      );
     }
     this.createCollection(db, name, stripGeneric(cmd, 'create'));
     return { ok: 1 };
@@ -393,7 +424,8 @@ export class Engine implements ChangeSink {
       try {
         if (!isPlainObject(raw)) throw failedToParse('each delete statement must be an object');
         const limit = Number(raw.limit ?? 0);
-        if (limit !== 0 && limit !== 1) throw failedToParse(`The limit field in delete objects must be 0 or 1. Got ${limit}`);
+        if (limit !== 0 && limit !== 1)
+          throw failedToParse(`The limit field in delete objects must be 0 or 1. Got ${limit}`);
         const matches = coll ? coll.match(filterField(raw.q, 'q'), limit) : [];
         for (const doc of matches) coll?.remove(doc);
         n += matches.length;
@@ -415,13 +447,15 @@ export class Engine implements ChangeSink {
     if (!remove && cmd.update === undefined) {
       throw failedToParse('Either an update or remove=true must be specified');
     }
-    if (remove && cmd.upsert === true) throw failedToParse('Cannot specify both upsert=true and remove=true');
+    if (remove && cmd.upsert === true)
+      throw failedToParse('Cannot specify both upsert=true and remove=true');
     const spec: UpdateSpec | undefined = remove ? undefined : parseUpdate(cmd.update);
     const arrayFilters = optionalArrayFilters(cmd.arrayFilters);
+    const fields =
+      isPlainObject(cmd.fields) && Object.keys(cmd.fields).length > 0 ? cmd.fields : undefined;
+    if (fields) checkProjection(fields);
     const project = (doc: Document | null): Document | null =>
-      doc && isPlainObject(cmd.fields) && Object.keys(cmd.fields).length > 0
-        ? (new Query({}, QUERY_OPTIONS).find([doc], cmd.fields).next() as Document)
-        : doc;
+      doc && fields ? projectDocuments([doc], fields, query)[0] : doc;
 
     const coll = this.collection(db, name, cmd.upsert === true);
     const current = coll ? this.firstMatch(coll, query, cmd.sort) : undefined;
@@ -439,7 +473,11 @@ export class Engine implements ChangeSink {
           ok: 1,
         };
       }
-      return { lastErrorObject: { n: 0, ...(remove ? {} : { updatedExisting: false }) }, value: null, ok: 1 };
+      return {
+        lastErrorObject: { n: 0, ...(remove ? {} : { updatedExisting: false }) },
+        value: null,
+        ok: 1,
+      };
     }
     const next = applyUpdate(current, spec, { query, arrayFilters, inserting: false });
     if (!sameDocument(current, next)) coll.replace(current, next);
@@ -453,9 +491,8 @@ export class Engine implements ChangeSink {
   private firstMatch(coll: Collection, query: Document, sort: unknown): Document | undefined {
     if (!isPlainObject(sort) || Object.keys(sort).length === 0) return coll.match(query, 1)[0];
     const matches = coll.match(query);
-    return new Query({}, QUERY_OPTIONS).find(matches).sort(sort as Record<string, 1 | -1>).limit(1).next() as
-      | Document
-      | undefined;
+    return new Query({}, QUERY_OPTIONS).find(matches).sort(sort).limit(1).next() as
+      Document | undefined;
   }
 
   // ---- reads ----
@@ -473,28 +510,39 @@ export class Engine implements ChangeSink {
     const skip = optionalNumber(cmd.skip) ?? 0;
     if (skip < 0) throw badValue('skip value must be non-negative');
     const sort = isPlainObject(cmd.sort) && Object.keys(cmd.sort).length > 0 ? cmd.sort : undefined;
-    const projection = isPlainObject(cmd.projection) && Object.keys(cmd.projection).length > 0 ? cmd.projection : undefined;
+    const projection =
+      isPlainObject(cmd.projection) && Object.keys(cmd.projection).length > 0
+        ? cmd.projection
+        : undefined;
+    if (projection) checkProjection(projection);
 
     let docs: Document[] = [];
     if (coll) {
       // Without sort, stop scanning once skip + limit documents matched.
       const matches = coll.match(filter, sort || limit === 0 ? 0 : skip + limit);
-      if (sort || projection || skip) {
-        let cursor = new Query({}, QUERY_OPTIONS).find(matches, projection);
-        if (sort) cursor = cursor.sort(sort as Record<string, 1 | -1>);
+      if (sort || skip) {
+        let cursor = new Query({}, QUERY_OPTIONS).find(matches);
+        if (sort) cursor = cursor.sort(sort);
         if (skip) cursor = cursor.skip(skip);
         if (limit) cursor = cursor.limit(limit);
         docs = cursor.all() as Document[];
       } else {
         docs = limit ? matches.slice(0, limit) : matches;
       }
+      if (projection) docs = projectDocuments(docs, projection, filter);
     }
-    return this.cursors.firstBatch(`${db}.${name}`, docs, optionalNumber(cmd.batchSize), singleBatch);
+    return this.cursors.firstBatch(
+      `${db}.${name}`,
+      docs,
+      optionalNumber(cmd.batchSize),
+      singleBatch,
+    );
   }
 
   private count(db: string, cmd: Document): Document {
     const coll = this.collection(db, collectionName(cmd, 'count'), false);
-    const query = cmd.query === undefined || cmd.query === null ? {} : filterField(cmd.query, 'query');
+    const query =
+      cmd.query === undefined || cmd.query === null ? {} : filterField(cmd.query, 'query');
     const skip = optionalNumber(cmd.skip) ?? 0;
     const limit = Math.abs(optionalNumber(cmd.limit) ?? 0);
     const total = coll ? coll.match(query).length : 0;
@@ -504,9 +552,14 @@ export class Engine implements ChangeSink {
 
   private distinct(db: string, cmd: Document): Document {
     const coll = this.collection(db, collectionName(cmd, 'distinct'), false);
-    if (typeof cmd.key !== 'string') throw new MongoServerError(ErrorCodes.TypeMismatch, "BSON field 'distinct.key' is missing but a required field");
+    if (typeof cmd.key !== 'string')
+      throw new MongoServerError(
+        ErrorCodes.TypeMismatch,
+        "BSON field 'distinct.key' is missing but a required field",
+      );
     const key = cmd.key;
-    const query = cmd.query === undefined || cmd.query === null ? {} : filterField(cmd.query, 'query');
+    const query =
+      cmd.query === undefined || cmd.query === null ? {} : filterField(cmd.query, 'query');
     const seen = new Map<string, unknown>();
     for (const doc of coll ? coll.match(query) : []) {
       for (const value of valuesAtPath(doc, key)) {
@@ -517,9 +570,15 @@ export class Engine implements ChangeSink {
   }
 
   private aggregate(db: string, cmd: Document): Document {
-    if (!Array.isArray(cmd.pipeline)) throw new MongoServerError(ErrorCodes.TypeMismatch, "'pipeline' option must be specified as an array");
+    if (!Array.isArray(cmd.pipeline))
+      throw new MongoServerError(
+        ErrorCodes.TypeMismatch,
+        "'pipeline' option must be specified as an array",
+      );
     if (!isPlainObject(cmd.cursor) && cmd.explain !== true) {
-      throw failedToParse("The 'cursor' option is required, except for aggregate with the explain argument");
+      throw failedToParse(
+        "The 'cursor' option is required, except for aggregate with the explain argument",
+      );
     }
     const pipeline = cmd.pipeline as Document[];
     const collectionLevel = typeof cmd.aggregate === 'string';
@@ -527,23 +586,33 @@ export class Engine implements ChangeSink {
     const last = pipeline[pipeline.length - 1];
     const out = last && '$out' in last ? last.$out : undefined;
     if (last && '$merge' in last) {
-      throw new MongoServerError(ErrorCodes.Location40324, '$merge is not supported by the offline server');
+      throw new MongoServerError(
+        ErrorCodes.Location40324,
+        '$merge is not supported by the offline server',
+      );
     }
     const stages = out === undefined ? pipeline : pipeline.slice(0, -1);
 
     // A leading $match narrows the input through the collection's indexes.
     const first = stages[0];
-    const leadingMatch = first && isPlainObject(first.$match) && Object.keys(first).length === 1 ? first.$match : undefined;
+    const leadingMatch =
+      first && isPlainObject(first.$match) && Object.keys(first).length === 1
+        ? first.$match
+        : undefined;
     const input = coll ? (leadingMatch ? coll.match(leadingMatch) : [...coll.all()]) : [];
     const rest = leadingMatch ? stages.slice(1) : stages;
     const results = new Aggregator(rest, {
       ...QUERY_OPTIONS,
       processingMode: 1, // clone input: stages must never modify stored documents
       collectionResolver: (name: string) => [...(this.collection(db, name, false)?.all() ?? [])],
-    }).run(input) as Document[];
+    }).run<Document>(input);
 
     if (out !== undefined) {
-      this.replaceContents(db, typeof out === 'string' ? out : String((out as Document).coll), results);
+      this.replaceContents(
+        db,
+        typeof out === 'string' ? out : String((out as Document).coll),
+        results,
+      );
       return this.cursors.firstBatch(`${db}.${String(cmd.aggregate)}`, [], 0);
     }
     const ns = collectionLevel ? `${db}.${cmd.aggregate as string}` : `${db}.$cmd.aggregate`;
@@ -561,9 +630,11 @@ export class Engine implements ChangeSink {
   private createIndexes(db: string, cmd: Document): Document {
     const name = collectionName(cmd, 'createIndexes');
     const specs = arrayField(cmd, 'indexes').map((raw) =>
-      validateIndexSpec(isPlainObject(raw) && raw.name === undefined && isPlainObject(raw.key)
-        ? { ...raw, name: defaultIndexName(raw.key) }
-        : raw),
+      validateIndexSpec(
+        isPlainObject(raw) && raw.name === undefined && isPlainObject(raw.key)
+          ? { ...raw, name: defaultIndexName(raw.key) }
+          : raw,
+      ),
     );
     if (specs.length === 0) throw badValue('Must specify at least one index to create');
     const existed = this.databases.get(db)?.has(name) ?? false;
@@ -583,14 +654,16 @@ export class Engine implements ChangeSink {
   private listIndexes(db: string, cmd: Document): Document {
     const name = collectionName(cmd, 'listIndexes');
     const coll = this.collection(db, name, false);
-    if (!coll) throw new MongoServerError(ErrorCodes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
+    if (!coll)
+      throw new MongoServerError(ErrorCodes.NamespaceNotFound, `ns does not exist: ${db}.${name}`);
     return this.cursors.firstBatch(`${db}.${name}`, coll.indexSpecs(), cursorBatchSize(cmd));
   }
 
   private dropIndexes(db: string, cmd: Document): Document {
     const name = collectionName(cmd, 'dropIndexes');
     const coll = this.collection(db, name, false);
-    if (!coll) throw new MongoServerError(ErrorCodes.NamespaceNotFound, `ns not found ${db}.${name}`);
+    if (!coll)
+      throw new MongoServerError(ErrorCodes.NamespaceNotFound, `ns not found ${db}.${name}`);
     const nIndexesWas = coll.indexSpecs().length;
     const target = cmd.index;
     if (target === '*') {
@@ -619,7 +692,10 @@ function refuseTransactions(): never {
 function collectionName(cmd: Document, field: string): string {
   const name = cmd[field];
   if (typeof name !== 'string') {
-    throw new MongoServerError(ErrorCodes.InvalidNamespace, `collection name has invalid type ${typeof name}`);
+    throw new MongoServerError(
+      ErrorCodes.InvalidNamespace,
+      `collection name has invalid type ${typeof name}`,
+    );
   }
   validateCollectionName(name);
   return name;
@@ -640,7 +716,10 @@ function validateDbName(db: string): void {
 function arrayField(cmd: Document, field: string): unknown[] {
   const value = cmd[field];
   if (!Array.isArray(value)) {
-    throw new MongoServerError(ErrorCodes.TypeMismatch, `BSON field '${field}' is missing or is not an array`);
+    throw new MongoServerError(
+      ErrorCodes.TypeMismatch,
+      `BSON field '${field}' is missing or is not an array`,
+    );
   }
   return value;
 }
@@ -648,7 +727,10 @@ function arrayField(cmd: Document, field: string): unknown[] {
 function filterField(value: unknown, field: string): Document {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) {
-    throw new MongoServerError(ErrorCodes.TypeMismatch, `BSON field '${field}' is the wrong type '${typeof value}', expected type 'object'`);
+    throw new MongoServerError(
+      ErrorCodes.TypeMismatch,
+      `BSON field '${field}' is the wrong type '${typeof value}', expected type 'object'`,
+    );
   }
   return value;
 }
@@ -656,7 +738,7 @@ function filterField(value: unknown, field: string): Document {
 function optionalNumber(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw badValue(`expected a number, got ${String(value)}`);
+  if (!Number.isFinite(n)) throw badValue(`expected a number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -674,15 +756,30 @@ function cursorBatchSize(cmd: Document): number | undefined {
 
 function checkBatchSize(statements: unknown[]): void {
   if (statements.length > MAX_WRITE_BATCH_SIZE) {
-    throw new MongoServerError(ErrorCodes.InvalidOptions, `Write batch sizes must be between 1 and ${MAX_WRITE_BATCH_SIZE}. Got ${statements.length} operations.`);
+    throw new MongoServerError(
+      ErrorCodes.InvalidOptions,
+      `Write batch sizes must be between 1 and ${MAX_WRITE_BATCH_SIZE}. Got ${statements.length} operations.`,
+    );
   }
 }
 
-const GENERIC_FIELDS = new Set(['$db', 'lsid', '$clusterTime', '$readPreference', 'writeConcern', 'readConcern', 'comment', 'apiVersion', 'apiStrict', 'apiDeprecationErrors']);
+const GENERIC_FIELDS = new Set([
+  '$db',
+  'lsid',
+  '$clusterTime',
+  '$readPreference',
+  'writeConcern',
+  'readConcern',
+  'comment',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+]);
 
 function stripGeneric(cmd: Document, commandField: string): Document {
   const out: Document = {};
-  for (const [k, v] of Object.entries(cmd)) if (k !== commandField && !GENERIC_FIELDS.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(cmd))
+    if (k !== commandField && !GENERIC_FIELDS.has(k)) out[k] = v;
   return out;
 }
 
@@ -691,6 +788,91 @@ function writeReply(reply: Document, writeErrors: Document[]): Document {
 }
 
 function asServerError(err: unknown): MongoServerError {
-  if (err instanceof MongoServerError) return err;
+  if (err instanceof MongoServerError || err instanceof MingoError) return fromEngineError(err);
   return new MongoServerError(1, err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * mongod refuses a projection that mixes inclusion and exclusion (other than of `_id`); mingo
+ * refuses it too but without saying which, so check first and answer with mongod's codes.
+ */
+function checkProjection(projection: Document): void {
+  let mode: 'inclusion' | 'exclusion' | undefined;
+  for (const [field, spec] of Object.entries(projection)) {
+    if (field === '_id') continue;
+    // $slice and $elemMatch go with either kind; nested projections are left to mingo.
+    if (
+      isPlainObject(spec) &&
+      (!isOperatorObject(spec) || '$slice' in spec || '$elemMatch' in spec)
+    ) {
+      continue;
+    }
+    const kind = spec === 0 || spec === false ? 'exclusion' : 'inclusion';
+    if (mode && kind !== mode) {
+      throw kind === 'exclusion'
+        ? new MongoServerError(
+            31254,
+            `Cannot do exclusion on field ${field} in inclusion projection`,
+          )
+        : new MongoServerError(
+            31253,
+            `Cannot do inclusion on field ${field} in exclusion projection`,
+          );
+    }
+    mode = kind;
+  }
+}
+
+/**
+ * Applies a find projection as mongod does where mingo differs: the positional `field.$`
+ * projection needs the filter; exclusions and `$slice` (with `_id: 1` allowed) keep every other
+ * field, where mingo counts `$slice` and `_id: 1` as inclusions; and fields come in the order
+ * the document has them, `_id` first, where mingo uses the order of the projection.
+ */
+function projectDocuments(docs: Document[], projection: Document, filter: Document): Document[] {
+  const fields = Object.entries(projection);
+  const excludes = (spec: unknown) => spec === 0 || spec === false;
+  const slices = (spec: unknown) => isPlainObject(spec) && Object.keys(spec).join() === '$slice';
+  const keepsOthers =
+    fields.some(([field]) => field !== '_id') &&
+    fields.every(([field, spec]) =>
+      field === '_id'
+        ? excludes(spec) || spec === 1 || spec === true
+        : excludes(spec) || slices(spec),
+    );
+  if (!keepsOthers) {
+    const positional = fields.some(([field]) => field.endsWith('.$'));
+    const query = new Query(positional ? filter : {}, QUERY_OPTIONS);
+    const projected = query.find(docs, projection).all() as Document[];
+    return projected.map((doc, i) => inDocumentOrder(docs[i], doc));
+  }
+  const exclusion = fields.filter(([, spec]) => excludes(spec));
+  const slice = fields.filter(([, spec]) => slices(spec));
+  const query = new Query({}, QUERY_OPTIONS);
+  const base = exclusion.length
+    ? (query.find(docs, Object.fromEntries(exclusion)).all() as Document[])
+    : docs;
+  const sliced = slice.length
+    ? (query.find(docs, Object.fromEntries(slice)).all() as Document[])
+    : [];
+  return base.map((doc, i) => {
+    // A copy, so that setting a nested path never touches the stored document.
+    const out = cloneValue(doc);
+    for (const [path] of slice) {
+      const value = getPath(sliced[i], path);
+      if (value !== undefined) setPath(out, path, value);
+    }
+    return inDocumentOrder(docs[i], out);
+  });
+}
+
+function inDocumentOrder(source: Document, projected: Document): Document {
+  const out: Document = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (!(key in projected)) continue;
+    const shown = projected[key];
+    out[key] = isPlainObject(value) && isPlainObject(shown) ? inDocumentOrder(value, shown) : shown;
+  }
+  for (const [key, value] of Object.entries(projected)) if (!(key in out)) out[key] = value;
+  return out;
 }

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   IllegalOperation: 20,
   NamespaceNotFound: 26,
   IndexNotFound: 27,
+  PathNotViable: 28,
   ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
   NamespaceExists: 48,
@@ -57,11 +58,25 @@ export function failedToParse(message: string): MongoServerError {
   return new MongoServerError(ErrorCodes.FailedToParse, message);
 }
 
-/** mingo reports invalid updates and queries as plain errors; give them the code mongod would. */
+/**
+ * mingo reports invalid updates, queries and pipelines as plain errors; give them the code mongod
+ * would.
+ */
 export function fromEngineError(err: unknown): MongoServerError {
   if (err instanceof MongoServerError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (/immutable field/i.test(message)) return new MongoServerError(ErrorCodes.ImmutableField, message);
+  if (/immutable field/i.test(message))
+    return new MongoServerError(ErrorCodes.ImmutableField, message);
+  const queryOperator = /^unknown (?:query |top level )operator:? (\S+)/.exec(message);
+  if (queryOperator) return badValue(`unknown operator: ${queryOperator[1]}`);
+  const stage = /^unregistered pipeline operator (\$\w+)/.exec(message);
+  if (stage) {
+    const text = `Unrecognized pipeline stage name: '${stage[1]}'`;
+    return new MongoServerError(ErrorCodes.Location40324, text);
+  }
+  if (/^\$group specification must include an '_id'/.test(message)) {
+    return new MongoServerError(15955, 'a group specification must include an _id');
+  }
   if (/unknown (update )?operator|unknown modifier|invalid|unsupported/i.test(message)) {
     return failedToParse(message);
   }

@@ -3,8 +3,8 @@
  * lookups that let the planner avoid scanning the collection.
  */
 import { Query } from 'mingo';
-import { ErrorCodes, MongoServerError, badValue } from './errors';
-import { Document, isPlainObject, keyOf, valuesAtPath } from './values';
+import { ErrorCodes, MongoServerError, badValue } from './errors.js';
+import { Document, isPlainObject, keyOf, valuesAtPath } from './values.js';
 
 export interface IndexSpec {
   v: number;
@@ -34,14 +34,20 @@ export function validateIndexSpec(raw: unknown): IndexSpec {
   if (!isPlainObject(raw)) throw badValue('index specification must be an object');
   const { key, name } = raw;
   if (!isPlainObject(key) || Object.keys(key).length === 0) {
-    throw new MongoServerError(ErrorCodes.FailedToParse, "The 'key' field must be a non-empty object");
+    throw new MongoServerError(
+      ErrorCodes.FailedToParse,
+      "The 'key' field must be a non-empty object",
+    );
   }
   for (const [field, dir] of Object.entries(key)) {
     const valid = (typeof dir === 'number' && dir !== 0) || typeof dir === 'string';
     if (!valid) throw badValue(`Values in the index key pattern can't be 0: ${field}`);
   }
   if (typeof name !== 'string' || name.length === 0) {
-    throw new MongoServerError(ErrorCodes.FailedToParse, "The 'name' field is a required property of an index specification");
+    throw new MongoServerError(
+      ErrorCodes.FailedToParse,
+      "The 'name' field is a required property of an index specification",
+    );
   }
   if (raw.partialFilterExpression !== undefined && !isPlainObject(raw.partialFilterExpression)) {
     throw badValue('partialFilterExpression must be an object');
@@ -52,7 +58,12 @@ export function validateIndexSpec(raw: unknown): IndexSpec {
 /** Options that make two indexes on the same key pattern different indexes. */
 export function sameIndexOptions(a: IndexSpec, b: IndexSpec): boolean {
   const pick = (s: IndexSpec) =>
-    JSON.stringify([!!s.unique, !!s.sparse, s.partialFilterExpression ?? null, s.expireAfterSeconds ?? null]);
+    JSON.stringify([
+      !!s.unique,
+      !!s.sparse,
+      s.partialFilterExpression ?? null,
+      s.expireAfterSeconds ?? null,
+    ]);
   return pick(a) === pick(b);
 }
 
@@ -76,13 +87,20 @@ export class Index {
 
   /** Whether equality lookups through this index find every matching document. */
   get coversEquality(): boolean {
-    return !this.spec.sparse && !this.partialFilter && !Object.values(this.spec.key).some((d) => typeof d === 'string');
+    return (
+      !this.spec.sparse &&
+      !this.partialFilter &&
+      !Object.values(this.spec.key).some((d) => typeof d === 'string')
+    );
   }
 
   entriesFor(doc: Document): IndexEntry[] {
     if (this.partialFilter && !this.partialFilter.test(doc)) return [];
     const perField = this.fields.map((field) => valuesAtPath(doc, field));
-    if (this.spec.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) {
+    if (
+      this.spec.sparse &&
+      perField.every((values) => values.length === 1 && values[0] === undefined)
+    ) {
       return [];
     }
     let combos: unknown[][] = [[]];
@@ -108,14 +126,16 @@ export class Index {
   add(doc: Document, idKey: string): void {
     for (const entry of this.entriesFor(doc)) {
       addTo(this.entries, entry.key, idKey);
-      if (this.byFirstField !== this.entries) addTo(this.byFirstField, keyOf(entry.values[0]), idKey);
+      if (this.byFirstField !== this.entries)
+        addTo(this.byFirstField, keyOf(entry.values[0]), idKey);
     }
   }
 
   remove(doc: Document, idKey: string): void {
     for (const entry of this.entriesFor(doc)) {
       removeFrom(this.entries, entry.key, idKey);
-      if (this.byFirstField !== this.entries) removeFrom(this.byFirstField, keyOf(entry.values[0]), idKey);
+      if (this.byFirstField !== this.entries)
+        removeFrom(this.byFirstField, keyOf(entry.values[0]), idKey);
     }
   }
 
@@ -135,8 +155,12 @@ export class Index {
 
   duplicateKeyError(values: unknown[], ns: string): MongoServerError {
     const keyValue: Document = {};
-    this.fields.forEach((field, i) => (keyValue[field] = values[i] === undefined ? null : values[i]));
-    const shown = this.fields.map((field, i) => `${field}: ${JSON.stringify(values[i] ?? null)}`).join(', ');
+    this.fields.forEach(
+      (field, i) => (keyValue[field] = values[i] === undefined ? null : values[i]),
+    );
+    const shown = this.fields
+      .map((field, i) => `${field}: ${JSON.stringify(values[i] ?? null)}`)
+      .join(', ');
     return new MongoServerError(
       ErrorCodes.DuplicateKey,
       `E11000 duplicate key error collection: ${ns} index: ${this.name} dup key: { ${shown} }`,

@@ -3,7 +3,7 @@
  * MongoDB-compatible server in the foreground until SIGINT or SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { OfflineMongoServer } from './server';
+import { OfflineMongoServer } from './server.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer between 0 and 65535, got ${values.port}`);
   }
-  const server = await new OfflineMongoServer({ port, host: values.host, dbPath: values.dbpath }).start();
+  const server = await new OfflineMongoServer({
+    port,
+    host: values.host,
+    dbPath: values.dbpath,
+  }).start();
   const storage = values.dbpath ? `data in ${values.dbpath}` : 'in-memory';
   process.stdout.write(`offline MongoDB listening on ${server.uri} (${storage})\n`);
 
@@ -39,6 +43,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`offline MongoDB failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `offline MongoDB failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -3,9 +3,9 @@
  * connection, and the engine behind it. Test infrastructure only; production uses real MongoDB.
  */
 import * as net from 'node:net';
-import { Engine } from './engine';
-import { Journal } from './storage';
-import { MAX_MESSAGE_SIZE, encodeReply, parseMessage } from './wire';
+import { Engine } from './engine.js';
+import { Journal } from './storage.js';
+import { MAX_MESSAGE_SIZE, encodeReply, parseMessage } from './wire.js';
 
 export interface OfflineMongoOptions {
   /** TCP port; 0 picks a free one. */

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { deserialize } from 'bson';
-import { BSON_READ_OPTIONS, bsonBuffer } from './wire';
-import { Document } from './values';
+import { BSON_READ_OPTIONS, bsonBuffer } from './wire.js';
+import { Document } from './values.js';
 
 const JOURNAL = 'journal.bson';
 const LOCK = 'mongod.lock';
@@ -94,7 +94,9 @@ function readRecords(file: string): JournalRecord[] {
   while (offset + 4 <= data.length) {
     const size = data.readInt32LE(offset);
     if (size < 5 || offset + size > data.length) break;
-    records.push(deserialize(data.subarray(offset, offset + size), BSON_READ_OPTIONS) as JournalRecord);
+    records.push(
+      deserialize(data.subarray(offset, offset + size), BSON_READ_OPTIONS) as JournalRecord,
+    );
     offset += size;
   }
   return records;

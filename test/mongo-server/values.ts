@@ -62,7 +62,7 @@ export function keyOf(value: unknown): string {
         return Number.isNaN(asNumber) ? `m${value.toString()}` : `n${asNumber}`;
       }
       default:
-        return `${value._bsontype}:${EJSON.stringify(value as never, { relaxed: false })}`;
+        return `${value._bsontype}:${EJSON.stringify(value, { relaxed: false })}`;
     }
   }
   if (isPlainObject(value)) {
@@ -70,7 +70,8 @@ export function keyOf(value: unknown): string {
       .map(([k, v]) => `${JSON.stringify(k)}:${keyOf(v)}`)
       .join(',')}}`;
   }
-  return `u${String(value)}`;
+  // Functions and symbols cannot come out of BSON; anything else left is keyed by its type.
+  return `u${typeof value}`;
 }
 
 /** Deep copy of plain objects and arrays; BSON value objects are immutable and shared. */
@@ -150,9 +151,7 @@ export function withIdFirst(doc: Document, id: unknown): Document {
 
 export function isNumeric(value: unknown): boolean {
   if (typeof value === 'number' || typeof value === 'bigint') return true;
-  return (
-    isBsonValue(value) && ['Long', 'Int32', 'Double', 'Decimal128'].includes(value._bsontype)
-  );
+  return isBsonValue(value) && ['Long', 'Int32', 'Double', 'Decimal128'].includes(value._bsontype);
 }
 
 export function typeName(value: unknown): string {

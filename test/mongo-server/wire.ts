@@ -3,7 +3,7 @@
  * with body and document-sequence sections for everything else.
  */
 import { deserialize, serialize, DeserializeOptions, Long } from 'bson';
-import { Document } from './values';
+import { Document } from './values.js';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -16,7 +16,11 @@ const MORE_TO_COME = 1 << 1;
 export const MAX_MESSAGE_SIZE = 48_000_000;
 
 /** Longs stay Longs so they round-trip exactly; int32 and double become JS numbers. */
-export const BSON_READ_OPTIONS: DeserializeOptions = { promoteLongs: false, promoteValues: true, promoteBuffers: false };
+export const BSON_READ_OPTIONS: DeserializeOptions = {
+  promoteLongs: false,
+  promoteValues: true,
+  promoteBuffers: false,
+};
 
 export interface Header {
   length: number;

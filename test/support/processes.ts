@@ -5,7 +5,7 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export interface StartedProcess {
   child: ChildProcess;
@@ -27,11 +27,20 @@ export function startProcess(
   options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
 ): Promise<StartedProcess> {
   const { timeoutMs = 30_000, label = path.basename(command), ...spawnOptions } = options;
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...spawnOptions,
+  });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
 
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', stopTimeoutMs = 10_000): Promise<number | null> => {
+  const stop = async (
+    signal: NodeJS.Signals = 'SIGTERM',
+    stopTimeoutMs = 10_000,
+  ): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
@@ -67,7 +76,9 @@ export function startProcess(
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${label} exited with code ${String(code)} before it was ready:\n${output}`));
+      reject(
+        new Error(`${label} exited with code ${String(code)} before it was ready:\n${output}`),
+      );
     });
   });
 }
@@ -79,8 +90,13 @@ export function startTsProcess(
   readyPattern: RegExp,
   options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
 ): Promise<StartedProcess> {
-  return startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], readyPattern, {
-    label: entry,
-    ...options,
-  });
+  return startProcess(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, entry), ...args],
+    readyPattern,
+    {
+      label: entry,
+      ...options,
+    },
+  );
 }

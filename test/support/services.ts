@@ -7,8 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
-import Redis from 'ioredis';
-import { StartedProcess, startProcess, startTsProcess } from './processes';
+import { Redis } from 'ioredis';
+import { StartedProcess, startProcess, startTsProcess } from './processes.js';
 
 export interface Service {
   url: string;
@@ -23,12 +23,19 @@ export interface OfflineMongo extends Service {
 }
 
 /** Starts the offline MongoDB-compatible server as its own process. */
-export async function startOfflineMongo(options: { port?: number; dbPath?: string } = {}): Promise<OfflineMongo> {
+export async function startOfflineMongo(
+  options: { port?: number; dbPath?: string } = {},
+): Promise<OfflineMongo> {
   const args = ['--port', String(options.port ?? 0)];
   if (options.dbPath) args.push('--dbpath', options.dbPath);
-  const proc = await startTsProcess('test/mongo-server/main.ts', args, /listening on (mongodb:\/\/[^\s]+)/, {
-    label: 'offline MongoDB server',
-  });
+  const proc = await startTsProcess(
+    'test/mongo-server/main.ts',
+    args,
+    /listening on (mongodb:\/\/[^\s]+)/,
+    {
+      label: 'offline MongoDB server',
+    },
+  );
   const url = proc.ready[1];
   return {
     url,
@@ -44,13 +51,21 @@ export async function startOfflineMongo(options: { port?: number; dbPath?: strin
 export async function resolveMongo(): Promise<Service> {
   const external = process.env.MONGODB_URI;
   if (external) {
-    return { url: external, description: `MONGODB_URI ${redactUrl(external)}`, stop: async () => {} };
+    return {
+      url: external,
+      description: `MONGODB_URI ${redactUrl(external)}`,
+      stop: async () => {},
+    };
   }
   return startOfflineMongo();
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -67,14 +82,16 @@ export function redisServerInstalled(): boolean {
 }
 
 /** Starts a throwaway `redis-server` (no persistence unless asked) on the given or a free port. */
-export async function startRedisServer(options: { port?: number; dir?: string; appendOnly?: boolean } = {}): Promise<
-  Service & { port: number; process: StartedProcess }
-> {
+export async function startRedisServer(
+  options: { port?: number; dir?: string; appendOnly?: boolean } = {},
+): Promise<Service & { port: number; process: StartedProcess }> {
   const port = options.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--daemonize', 'no'];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
   if (options.dir) args.push('--dir', options.dir);
-  const proc = await startProcess('redis-server', args, /Ready to accept connections/, { label: 'redis-server' });
+  const proc = await startProcess('redis-server', args, /Ready to accept connections/, {
+    label: 'redis-server',
+  });
   const url = `redis://127.0.0.1:${port}`;
   return {
     url,
@@ -90,7 +107,8 @@ export async function startRedisServer(options: { port?: number; dir?: string; a
 export async function resolveRedis(): Promise<Service> {
   const external = process.env.REDIS_URL;
   if (external) {
-    if (!(await redisAnswers(external))) throw new Error(`REDIS_URL ${redactUrl(external)} does not answer PING`);
+    if (!(await redisAnswers(external)))
+      throw new Error(`REDIS_URL ${redactUrl(external)} does not answer PING`);
     return { url: external, description: `REDIS_URL ${redactUrl(external)}`, stop: async () => {} };
   }
   const local = 'redis://127.0.0.1:6379';

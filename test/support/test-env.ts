@@ -6,7 +6,10 @@ let counter = 0;
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests through jest (npm test) so the global setup runs`);
+  if (!value)
+    throw new Error(
+      `${name} is not set: run the tests through jest (npm test) so the global setup runs`,
+    );
   return value;
 }
 

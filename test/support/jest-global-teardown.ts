@@ -2,7 +2,7 @@
  * Jest global teardown: removes anything of this run that a failed test left behind (databases
  * and Redis keys named with the run id), then stops the services the setup started.
  */
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 
 export default async function globalTeardown(): Promise<void> {
@@ -13,7 +13,8 @@ export default async function globalTeardown(): Promise<void> {
     const client = await MongoClient.connect(mongoUri, { serverSelectionTimeoutMS: 5000 });
     try {
       const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
-      for (const { name } of databases) if (name.startsWith(runId)) await client.db(name).dropDatabase();
+      for (const { name } of databases)
+        if (name.startsWith(runId)) await client.db(name).dropDatabase();
     } finally {
       await client.close();
     }

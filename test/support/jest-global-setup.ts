@@ -2,7 +2,7 @@
  * Jest global setup: chooses MongoDB and Redis once per run (see services.ts), says which, and
  * hands their addresses to the test workers through the environment.
  */
-import { Service, resolveMongo, resolveRedis } from './services';
+import { Service, resolveMongo, resolveRedis } from './services.js';
 
 declare global {
   var __TEST_SERVICES__: Service[] | undefined;
@@ -15,5 +15,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_MONGODB_URI = mongo.url;
   process.env.TEST_REDIS_URL = redis.url;
   process.env.TEST_RUN_ID = `t${Date.now().toString(36)}`;
-  process.stdout.write(`\nTest services\n  MongoDB: ${mongo.description}\n  Redis:   ${redis.description}\n\n`);
+  process.stdout.write(
+    `\nTest services\n  MongoDB: ${mongo.description}\n  Redis:   ${redis.description}\n\n`,
+  );
 }

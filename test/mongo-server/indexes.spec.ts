@@ -1,0 +1,106 @@
+import { Index, defaultIndexName, validateIndexSpec } from './indexes.js';
+import { keyOf } from './values.js';
+
+function index(spec: Record<string, unknown>): Index {
+  return new Index(
+    validateIndexSpec({ name: defaultIndexName(spec.key as Record<string, unknown>), ...spec }),
+  );
+}
+
+describe('Index entries', () => {
+  it('has one entry per distinct array element (multikey)', () => {
+    const tags = index({ key: { tags: 1 } });
+    expect(tags.entriesFor({ _id: 1, tags: ['a', 'b', 'a'] }).map((e) => e.values)).toEqual([
+      ['a'],
+      ['b'],
+    ]);
+    expect(tags.entriesFor({ _id: 1, tags: [] }).map((e) => e.values)).toEqual([[undefined]]);
+  });
+
+  it('combines the values of every field of a compound key', () => {
+    const compound = index({ key: { a: 1, b: -1 } });
+    expect(compound.entriesFor({ a: 1, b: [2, 3] }).map((e) => e.values)).toEqual([
+      [1, 2],
+      [1, 3],
+    ]);
+    expect(compound.entriesFor({ a: 'x' }).map((e) => e.values)).toEqual([['x', undefined]]);
+  });
+
+  it('leaves documents without the field out of a sparse index', () => {
+    const sparse = index({ key: { code: 1 }, sparse: true });
+    expect(sparse.entriesFor({ _id: 1 })).toEqual([]);
+    expect(sparse.entriesFor({ _id: 1, code: null }).map((e) => e.values)).toEqual([[null]]);
+    expect(sparse.coversEquality).toBe(false);
+    const compound = index({ key: { a: 1, b: 1 }, sparse: true });
+    expect(compound.entriesFor({ b: 1 })).toHaveLength(1);
+    expect(compound.entriesFor({ c: 1 })).toEqual([]);
+  });
+
+  it('indexes only documents matching the partial filter', () => {
+    const partial = index({ key: { email: 1 }, partialFilterExpression: { active: true } });
+    expect(partial.entriesFor({ email: 'a', active: false })).toEqual([]);
+    expect(partial.entriesFor({ email: 'a' })).toEqual([]);
+    expect(partial.entriesFor({ email: 'a', active: true })).toHaveLength(1);
+    expect(partial.coversEquality).toBe(false);
+  });
+});
+
+describe('Index uniqueness', () => {
+  it('detects a duplicate compound key and reports keyPattern and keyValue', () => {
+    const unique = index({ key: { org: 1, user: 1 }, unique: true });
+    unique.add({ _id: 1, org: 'o', user: 'u' }, keyOf(1));
+    expect(() => unique.checkUnique({ _id: 2, org: 'o', user: 'u' }, keyOf(2), 'db.c')).toThrow(
+      expect.objectContaining({
+        code: 11000,
+        extra: { keyPattern: { org: 1, user: 1 }, keyValue: { org: 'o', user: 'u' } },
+      }),
+    );
+    expect(() =>
+      unique.checkUnique({ _id: 2, org: 'o', user: 'v' }, keyOf(2), 'db.c'),
+    ).not.toThrow();
+    // A document does not collide with itself.
+    expect(() =>
+      unique.checkUnique({ _id: 1, org: 'o', user: 'u', x: 1 }, keyOf(1), 'db.c'),
+    ).not.toThrow();
+  });
+
+  it('treats missing fields as null and numbers of any type as equal', () => {
+    const unique = index({ key: { a: 1, b: 1 }, unique: true });
+    unique.add({ _id: 1, a: 1 }, keyOf(1));
+    expect(() => unique.checkUnique({ _id: 2, a: 1.0, b: null }, keyOf(2), 'db.c')).toThrow(
+      expect.objectContaining({
+        code: 11000,
+        extra: expect.objectContaining({ keyValue: { a: 1, b: null } }),
+      }),
+    );
+  });
+
+  it('forgets removed documents', () => {
+    const unique = index({ key: { k: 1 }, unique: true });
+    const doc = { _id: 1, k: ['a', 'b'] };
+    unique.add(doc, keyOf(1));
+    expect([...unique.lookupFirstField(['b'])]).toEqual([keyOf(1)]);
+    unique.remove(doc, keyOf(1));
+    expect([...unique.lookupFirstField(['a', 'b'])]).toEqual([]);
+    expect(() => unique.checkUnique({ _id: 2, k: 'a' }, keyOf(2), 'db.c')).not.toThrow();
+  });
+});
+
+describe('validateIndexSpec', () => {
+  it('refuses malformed specifications', () => {
+    expect(() => validateIndexSpec({ key: {}, name: 'x' })).toThrow(
+      expect.objectContaining({ code: 9 }),
+    );
+    expect(() => validateIndexSpec({ key: { a: 0 }, name: 'x' })).toThrow(
+      expect.objectContaining({ code: 2 }),
+    );
+    expect(() => validateIndexSpec({ key: { a: 1 } })).toThrow(
+      expect.objectContaining({ code: 9 }),
+    );
+    expect(validateIndexSpec({ key: { a: 1, b: -1 }, name: 'ab' })).toMatchObject({
+      v: 2,
+      name: 'ab',
+    });
+    expect(defaultIndexName({ a: 1, 'b.c': -1 })).toBe('a_1_b.c_-1');
+  });
+});
