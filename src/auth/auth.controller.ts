@@ -1,0 +1,114 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ErrorResponse } from '../common/error-response.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { UsersService } from '../users/users.service.js';
+import { UserEnvelope, toUserView } from '../users/dto/user.view.js';
+import { AuthService } from './auth.service.js';
+import { CurrentUser } from './auth-user.js';
+import type { AuthUser } from './auth-user.js';
+import { REFRESH_COOKIE, clearAuthCookies, readCookie, setAuthCookies } from './cookies.js';
+import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import { JwtAuthGuard } from './jwt.strategy.js';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Post('register')
+  @ApiOperation({
+    summary: 'Create a customer account and start a session (sets the auth cookies)',
+  })
+  @ApiCreatedResponse({ type: UserEnvelope })
+  @ApiBadRequestResponse({ type: ErrorResponse })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'Email is already registered' })
+  async register(
+    @Body() dto: RegisterDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserEnvelope> {
+    const session = await this.auth.register(dto);
+    setAuthCookies(res, session.tokens, this.config);
+    return { user: toUserView(session.user) };
+  }
+
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Start a session (sets the auth cookies)' })
+  @ApiOkResponse({ type: UserEnvelope })
+  @ApiBadRequestResponse({ type: ErrorResponse })
+  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Invalid email or password' })
+  async login(
+    @Body() dto: LoginDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserEnvelope> {
+    const session = await this.auth.login(dto);
+    setAuthCookies(res, session.tokens, this.config);
+    return { user: toUserView(session.user) };
+  }
+
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Rotate both auth cookies using the refresh cookie',
+    description:
+      'Refresh tokens are single-use: presenting one that was already rotated revokes the whole session.',
+  })
+  @ApiCookieAuth('refresh_token')
+  @ApiOkResponse({ type: UserEnvelope })
+  @ApiUnauthorizedResponse({ type: ErrorResponse })
+  async refresh(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserEnvelope> {
+    const session = await this.auth.refresh(readCookie(req, REFRESH_COOKIE));
+    setAuthCookies(res, session.tokens, this.config);
+    return { user: toUserView(session.user) };
+  }
+
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'End the session: revokes the refresh token and clears the cookies' })
+  @ApiNoContentResponse()
+  async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    await this.auth.logout(readCookie(req, REFRESH_COOKIE));
+    clearAuthCookies(res, this.config);
+  }
+
+  @Get('profile')
+  @UseGuards(JwtAuthGuard)
+  @ApiCookieAuth('access_token')
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: UserEnvelope })
+  @ApiUnauthorizedResponse({ type: ErrorResponse })
+  async profile(@CurrentUser() caller: AuthUser): Promise<UserEnvelope> {
+    return { user: toUserView(await this.users.getById(caller.id)) };
+  }
+}

@@ -1,0 +1,77 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import { AppError, ErrorKind } from './errors.js';
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+/** The one error shape of the API: `{statusCode, error, message}`, message a single sentence. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const { status, message } = this.describe(exception);
+    if (status >= 500)
+      this.logger.error(
+        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      );
+    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+    if (response.headersSent) return;
+    response.status(status).json(body);
+  }
+
+  private describe(exception: unknown): { status: number; message: string } {
+    if (exception instanceof AppError)
+      return { status: STATUS_BY_KIND[exception.kind], message: exception.message };
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const bodyProblem = describeBodyParserError(exception.cause);
+      if (bodyProblem) return { status, message: bodyProblem };
+      const payload = exception.getResponse();
+      const raw =
+        typeof payload === 'object' && payload !== null
+          ? (payload as { message?: unknown }).message
+          : payload;
+      const message = Array.isArray(raw)
+        ? raw.join('; ')
+        : typeof raw === 'string'
+          ? raw
+          : exception.message;
+      return { status, message };
+    }
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' };
+  }
+}
+
+/** Express's body parser errors (Nest wraps them as HttpExceptions) in words a client can act on. */
+function describeBodyParserError(cause: unknown): string | undefined {
+  const type = (cause as { type?: unknown } | null | undefined)?.type;
+  if (type === 'entity.parse.failed') return 'Request body is not valid JSON';
+  if (type === 'entity.too.large') return 'Request body is too large';
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return 'Request body encoding is not supported';
+  return undefined;
+}

@@ -1,0 +1,126 @@
+import { ConfigError, loadConfig, parseDuration } from './config.js';
+
+const base = {
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/shop',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_ACCESS_SECRET: 'a'.repeat(32),
+  JWT_REFRESH_SECRET: 'b'.repeat(32),
+};
+
+function errorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      role: 'all',
+      port: 8000,
+      cookieSecure: false,
+      jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86400 },
+      queue: { prefix: 'orders', workerConcurrency: 10, orderAttempts: 5 },
+    });
+    expect(config.admin).toBeUndefined();
+  });
+
+  it('makes cookies Secure by default in production', () => {
+    expect(loadConfig({ ...base, NODE_ENV: 'production' }).cookieSecure).toBe(true);
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', COOKIE_SECURE: 'false' }).cookieSecure,
+    ).toBe(false);
+  });
+
+  it.each([
+    [{ MONGODB_URI: '' }, 'MONGODB_URI', 'is required'],
+    [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI', 'must start with mongodb://'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL', 'valid connection URL'],
+    [{ PORT: '70000' }, 'PORT', 'between 0 and 65535'],
+    [{ PORT: '80a' }, 'PORT', 'must be an integer'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV', 'must be one of'],
+    [{ APP_ROLE: 'both' }, 'APP_ROLE', 'must be one of'],
+    [{ COOKIE_SECURE: 'yes' }, 'COOKIE_SECURE', '"true" or "false"'],
+    [{ JWT_ACCESS_TTL: '15 minutes' }, 'JWT_ACCESS_TTL', 'positive duration'],
+    [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY', 'between 1 and 500'],
+    [{ ORDER_ATTEMPTS: '-1' }, 'ORDER_ATTEMPTS', 'between 1 and 50'],
+    [{ QUEUE_PREFIX: 'has space' }, 'QUEUE_PREFIX', 'A-Z a-z 0-9'],
+    [{ ADMIN_EMAIL: 'admin@shop.test' }, 'ADMIN_PASSWORD', 'required when ADMIN_EMAIL is set'],
+    [{ ADMIN_PASSWORD: 'long-enough' }, 'ADMIN_EMAIL', 'required when ADMIN_PASSWORD is set'],
+    [{ ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'long-enough' }, 'ADMIN_EMAIL', 'email address'],
+  ])('refuses %j naming %s', (override, variable, problem) => {
+    const err = errorFor({ ...base, ...override });
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).toContain(problem);
+  });
+
+  it('requires 32-character JWT secrets outside development only', () => {
+    const short = { ...base, JWT_REFRESH_SECRET: 'short' };
+    expect(loadConfig(short).jwt.refreshSecret).toBe('short');
+    const err = errorFor({ ...short, NODE_ENV: 'production' });
+    expect(err.variable).toBe('JWT_REFRESH_SECRET');
+    expect(err.message).toContain('at least 32 characters');
+    expect(
+      errorFor({ ...base, NODE_ENV: 'test', JWT_ACCESS_SECRET: 'x'.repeat(31) }).variable,
+    ).toBe('JWT_ACCESS_SECRET');
+  });
+
+  it('refuses weak bcrypt cost in production', () => {
+    expect(loadConfig({ ...base, BCRYPT_ROUNDS: '4' }).bcryptRounds).toBe(4);
+    expect(errorFor({ ...base, NODE_ENV: 'production', BCRYPT_ROUNDS: '8' }).variable).toBe(
+      'BCRYPT_ROUNDS',
+    );
+  });
+
+  it('normalises the admin account', () => {
+    expect(
+      loadConfig({ ...base, ADMIN_EMAIL: 'Admin@Shop.test', ADMIN_PASSWORD: 'long-enough' }).admin,
+    ).toEqual({
+      email: 'admin@shop.test',
+      password: 'long-enough',
+    });
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['900', 900],
+    ['90s', 90],
+    ['15m', 900],
+    ['12h', 43200],
+    ['7d', 604800],
+  ])('%s is %d seconds', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
+
+  it.each(['', '0', '-5m', '1.5h', '15 m', '2w'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
+});
+
+describe('.env.example', () => {
+  it('documents every variable the configuration reads, each with a comment', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const source = await readFile(new URL('./config.ts', import.meta.url), 'utf8');
+    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    const read = new Set([...source.matchAll(/\(env, '([A-Z_]+)'/g)].map((m) => m[1]));
+    expect(read.size).toBeGreaterThan(10);
+    const lines = example.split('\n');
+    for (const variable of read) {
+      const index = lines.findIndex((line) => line.startsWith(`${variable}=`));
+      expect({ variable, documented: index >= 0 }).toEqual({ variable, documented: true });
+      expect({
+        variable,
+        commented: lines[index - 1]?.startsWith('#') || lines[index - 2]?.startsWith('#'),
+      }).toEqual({
+        variable,
+        commented: true,
+      });
+    }
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The application's configuration: read once from the environment, validated, typed. This is the
+ * only module that reads `process.env`; everything else receives an `AppConfig`.
+ */
+export type AppRole = 'api' | 'worker' | 'all';
+export type NodeEnv = 'development' | 'test' | 'production';
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  role: AppRole;
+  port: number;
+  mongodbUri: string;
+  redisUrl: string;
+  jwt: {
+    accessSecret: string;
+    refreshSecret: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  cookieSecure: boolean;
+  bcryptRounds: number;
+  admin?: { email: string; password: string };
+  queue: {
+    prefix: string;
+    workerConcurrency: number;
+    orderAttempts: number;
+    backoffMs: number;
+    sweepIntervalMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const MIN_SECRET_LENGTH = 32;
+
+/** Parses and validates the environment; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): AppConfig {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'], 'development');
+  const strict = nodeEnv !== 'development';
+  const admin = adminAccount(env);
+  return {
+    nodeEnv,
+    role: oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all'),
+    port: integer(env, 'PORT', 8000, 0, 65535),
+    mongodbUri: url(env, 'MONGODB_URI', ['mongodb:', 'mongodb+srv:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    jwt: {
+      accessSecret: secret(env, 'JWT_ACCESS_SECRET', strict),
+      refreshSecret: secret(env, 'JWT_REFRESH_SECRET', strict),
+      accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', '15m'),
+      refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', '7d'),
+    },
+    cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
+    bcryptRounds: integer(env, 'BCRYPT_ROUNDS', 12, nodeEnv === 'production' ? 10 : 4, 15),
+    ...(admin ? { admin } : {}),
+    queue: {
+      prefix: pattern(
+        env,
+        'QUEUE_PREFIX',
+        'orders',
+        /^[A-Za-z0-9_:.-]{1,64}$/,
+        'must be 1-64 characters of A-Z a-z 0-9 _ : . -',
+      ),
+      workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 10, 1, 500),
+      orderAttempts: integer(env, 'ORDER_ATTEMPTS', 5, 1, 50),
+      backoffMs: integer(env, 'ORDER_BACKOFF_MS', 500, 1, 600_000),
+      sweepIntervalMs: integer(env, 'ORDER_SWEEP_INTERVAL_MS', 15_000, 100, 3_600_000),
+    },
+  };
+}
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = raw(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be an integer (got "${value}")`);
+  const n = Number(value);
+  if (n < min || n > max)
+    throw new ConfigError(name, `must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(name, `must be "true" or "false" (got "${value}")`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new ConfigError(name, 'is required');
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'must be a valid connection URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return value;
+}
+
+function secret(env: Env, name: string, strict: boolean): string {
+  const value = raw(env, name);
+  if (value === undefined) throw new ConfigError(name, 'is required');
+  if (strict && value.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      name,
+      `must be at least ${MIN_SECRET_LENGTH} characters outside development`,
+    );
+  }
+  return value;
+}
+
+function pattern(env: Env, name: string, fallback: string, re: RegExp, rule: string): string {
+  const value = raw(env, name) ?? fallback;
+  if (!re.test(value)) throw new ConfigError(name, rule);
+  return value;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Durations as `900`, `90s`, `15m`, `12h` or `7d`, returned in seconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^(\d+)([smhd]?)$/.exec(value);
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's'];
+  return seconds > 0 ? seconds : undefined;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const value = raw(env, name) ?? fallback;
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    throw new ConfigError(
+      name,
+      `must be a positive duration such as 900, 90s, 15m, 12h or 7d (got "${value}")`,
+    );
+  }
+  return seconds;
+}
+
+function adminAccount(env: Env): AppConfig['admin'] {
+  const email = raw(env, 'ADMIN_EMAIL');
+  const password = raw(env, 'ADMIN_PASSWORD');
+  if (email === undefined && password === undefined) return undefined;
+  if (email === undefined)
+    throw new ConfigError('ADMIN_EMAIL', 'is required when ADMIN_PASSWORD is set');
+  if (password === undefined)
+    throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_EMAIL is set');
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    throw new ConfigError('ADMIN_EMAIL', 'must be an email address');
+  if (password.length < 8 || password.length > 72) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be 8 to 72 characters');
+  }
+  return { email: email.toLowerCase(), password };
+}

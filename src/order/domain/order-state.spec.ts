@@ -1,0 +1,39 @@
+import { PRIORITY, priorityFor, settlementFor, verdictFor } from './order-state.js';
+
+describe('verdictFor', () => {
+  it('confirms when every line is held', () => {
+    expect(
+      verdictFor([
+        { productId: 'a', result: 'held' },
+        { productId: 'b', result: 'held' },
+      ]),
+    ).toEqual({ status: 'CONFIRMED' });
+  });
+
+  it('fails with the reason of the first rejected line', () => {
+    expect(
+      verdictFor([
+        { productId: 'a', result: 'held' },
+        { productId: 'b', result: 'rejected', reason: 'PRODUCT_UNAVAILABLE' },
+        { productId: 'c', result: 'rejected', reason: 'OUT_OF_STOCK' },
+      ]),
+    ).toEqual({ status: 'FAILED', reason: 'PRODUCT_UNAVAILABLE' });
+  });
+});
+
+describe('settlementFor', () => {
+  it('commits confirmed orders, releases failed ones and leaves pending ones alone', () => {
+    expect(settlementFor('CONFIRMED')).toBe('commit');
+    expect(settlementFor('FAILED')).toBe('release');
+    expect(settlementFor('PENDING')).toBe('none');
+  });
+});
+
+describe('priorities', () => {
+  it('gives VIP orders a higher BullMQ priority (a lower number) than regular ones, never none', () => {
+    expect(priorityFor(true)).toBe('VIP');
+    expect(priorityFor(false)).toBe('REGULAR');
+    expect(PRIORITY.VIP).toBeGreaterThan(0);
+    expect(PRIORITY.VIP).toBeLessThan(PRIORITY.REGULAR);
+  });
+});

@@ -1,0 +1,141 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsMongoId,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from '../domain/order-state.js';
+import type { OrderStatus, PriorityLabel } from '../domain/order-state.js';
+import type { FailureReason } from '../domain/reservation.js';
+import type { OrderRecord } from '../order.repository.js';
+
+export const MAX_ORDER_LINES = 20;
+export const MAX_LINE_QUANTITY = 1000;
+
+export class OrderItemDto {
+  @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a79', description: 'Product id (ObjectId)' })
+  @IsMongoId()
+  productId!: string;
+
+  @ApiProperty({ example: 2, minimum: 1, maximum: MAX_LINE_QUANTITY })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LINE_QUANTITY)
+  quantity!: number;
+}
+
+export class PlaceOrderDto {
+  @ApiProperty({
+    type: [OrderItemDto],
+    minItems: 1,
+    maxItems: MAX_ORDER_LINES,
+    description: 'One line per product',
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ORDER_LINES)
+  @ArrayUnique((item: OrderItemDto) => item?.productId, {
+    message: 'items must not list the same productId twice',
+  })
+  @ValidateNested({ each: true })
+  @Type(() => OrderItemDto)
+  items!: OrderItemDto[];
+}
+
+export class OrderLineView {
+  @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a79' })
+  productId!: string;
+
+  @ApiProperty({ example: 'Espresso cup' })
+  name!: string;
+
+  @ApiProperty({ example: 1299, description: 'Catalog price at acceptance, minor units' })
+  unitPrice!: number;
+
+  @ApiProperty({ example: 2 })
+  quantity!: number;
+
+  @ApiProperty({ example: 2598 })
+  lineTotal!: number;
+}
+
+export class OrderView {
+  @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a80' })
+  id!: string;
+
+  @ApiProperty({ enum: ORDER_STATUSES })
+  status!: OrderStatus;
+
+  @ApiProperty({ type: [OrderLineView] })
+  items!: OrderLineView[];
+
+  @ApiProperty({ example: 2598, description: 'Minor units' })
+  total!: number;
+
+  @ApiProperty({ example: 'USD' })
+  currency!: string;
+
+  @ApiProperty({
+    enum: Object.keys(PRIORITY),
+    description: 'VIP orders are processed before regular ones',
+  })
+  priority!: PriorityLabel;
+
+  @ApiPropertyOptional({ enum: FAILURE_REASONS, nullable: true })
+  failureReason!: FailureReason | null;
+
+  @ApiProperty({ example: 1, description: 'Processing attempts used to decide the order' })
+  attempts!: number;
+
+  @ApiProperty()
+  createdAt!: Date;
+
+  @ApiProperty()
+  updatedAt!: Date;
+
+  @ApiPropertyOptional({ nullable: true, description: 'When the order left PENDING' })
+  decidedAt!: Date | null;
+}
+
+export class OrderPage {
+  @ApiProperty({ type: [OrderView] })
+  items!: OrderView[];
+
+  @ApiProperty({ example: 3 })
+  total!: number;
+
+  @ApiProperty({ example: 1 })
+  page!: number;
+
+  @ApiProperty({ example: 20 })
+  limit!: number;
+}
+
+export function toOrderView(order: OrderRecord): OrderView {
+  return {
+    id: order._id.toString(),
+    status: order.status,
+    items: order.items.map((item) => ({
+      productId: item.productId,
+      name: item.name,
+      unitPrice: item.unitPrice,
+      quantity: item.quantity,
+      lineTotal: item.lineTotal,
+    })),
+    total: order.total,
+    currency: order.currency,
+    priority: order.priority,
+    failureReason: order.failureReason ?? null,
+    attempts: order.attempts,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+    decidedAt: order.decidedAt ?? null,
+  };
+}

@@ -1,0 +1,103 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types } from 'mongoose';
+import type { Verdict } from './domain/order-state.js';
+import { Order } from './order.schema.js';
+
+export type OrderRecord = Order & { _id: Types.ObjectId };
+
+/** Every query and write on orders. Status changes are conditional on the status they leave. */
+@Injectable()
+export class OrderRepository {
+  constructor(@InjectModel(Order.name) private readonly orders: Model<Order>) {}
+
+  async create(
+    order: Omit<
+      Order,
+      | 'createdAt'
+      | 'updatedAt'
+      | 'status'
+      | 'failureReason'
+      | 'attempts'
+      | 'lastError'
+      | 'decidedAt'
+    >,
+  ): Promise<OrderRecord> {
+    const created = await this.orders.create({ ...order, status: 'PENDING' });
+    return created.toObject<OrderRecord>();
+  }
+
+  async findById(id: string): Promise<OrderRecord | undefined> {
+    return (await this.orders.findById(id).lean<OrderRecord>().exec()) ?? undefined;
+  }
+
+  async findByIdempotencyKey(
+    userId: string,
+    idempotencyKey: string,
+  ): Promise<OrderRecord | undefined> {
+    return (
+      (await this.orders.findOne({ userId, idempotencyKey }).lean<OrderRecord>().exec()) ??
+      undefined
+    );
+  }
+
+  async listForUser(
+    userId: string,
+    page: number,
+    limit: number,
+  ): Promise<{ items: OrderRecord[]; total: number }> {
+    const [items, total] = await Promise.all([
+      this.orders
+        .find({ userId })
+        .sort({ createdAt: -1, _id: -1 })
+        .skip((page - 1) * limit)
+        .limit(limit)
+        .lean<OrderRecord[]>()
+        .exec(),
+      this.orders.countDocuments({ userId }).exec(),
+    ]);
+    return { items, total };
+  }
+
+  /**
+   * PENDING → CONFIRMED | FAILED. Returns the decided order, or undefined when the order was no
+   * longer PENDING (another run decided it first).
+   */
+  async decide(
+    id: string,
+    verdict: Verdict,
+    attempts: number,
+    lastError?: string,
+  ): Promise<OrderRecord | undefined> {
+    const decided = await this.orders
+      .findOneAndUpdate(
+        { _id: id, status: 'PENDING' },
+        {
+          $set: {
+            status: verdict.status,
+            failureReason: verdict.status === 'FAILED' ? verdict.reason : null,
+            attempts,
+            lastError: lastError ?? null,
+            decidedAt: new Date(),
+          },
+        },
+        { new: true },
+      )
+      .lean<OrderRecord>()
+      .exec();
+    return decided ?? undefined;
+  }
+
+  /** Orders still PENDING that were accepted before `acceptedBefore`, oldest first. */
+  async findPendingSince(
+    acceptedBefore: Date,
+    limit: number,
+  ): Promise<Array<Pick<OrderRecord, '_id' | 'priority'>>> {
+    return this.orders
+      .find({ status: 'PENDING', createdAt: { $lt: acceptedBefore } }, { priority: 1 })
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .lean<Array<Pick<OrderRecord, '_id' | 'priority'>>>()
+      .exec();
+  }
+}

@@ -1,0 +1,47 @@
+import { Controller, Delete, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiCookieAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Roles } from '../auth/auth-user.js';
+import { JwtAuthGuard, RolesGuard } from '../auth/jwt.strategy.js';
+import { ErrorResponse } from '../common/error-response.js';
+import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
+import { UserEnvelope, toUserView } from './dto/user.view.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@ApiCookieAuth('access_token')
+@ApiUnauthorizedResponse({ type: ErrorResponse })
+@ApiForbiddenResponse({ type: ErrorResponse, description: 'Admins only' })
+@ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed id' })
+@ApiNotFoundResponse({ type: ErrorResponse })
+@ApiParam({ name: 'id', description: 'User id (ObjectId)' })
+@Controller('users')
+@UseGuards(JwtAuthGuard, RolesGuard)
+@Roles('admin')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Post(':id/vip')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Promote a customer to VIP: their next orders get queue priority' })
+  @ApiOkResponse({ type: UserEnvelope })
+  async promote(@Param('id', ParseObjectIdPipe) id: string): Promise<UserEnvelope> {
+    return { user: toUserView(await this.users.setVip(id, true)) };
+  }
+
+  @Delete(':id/vip')
+  @ApiOperation({ summary: 'Demote a VIP customer' })
+  @ApiOkResponse({ type: UserEnvelope })
+  async demote(@Param('id', ParseObjectIdPipe) id: string): Promise<UserEnvelope> {
+    return { user: toUserView(await this.users.setVip(id, false)) };
+  }
+}

@@ -1,0 +1,88 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { ConflictError, NotFoundError, isDuplicateKeyError } from '../common/errors.js';
+import { PasswordHasher } from './password-hasher.js';
+import { Role, User, UserDocument } from './user.schema.js';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  name: string;
+  role?: Role;
+}
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly hasher: PasswordHasher,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** `ADMIN_EMAIL` + `ADMIN_PASSWORD`: that admin account exists, with that password, after start-up. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.admin && this.config.role !== 'worker')
+      await this.ensureAdmin(this.config.admin);
+  }
+
+  async create(input: NewUser): Promise<UserDocument> {
+    const passwordHash = await this.hasher.hash(input.password);
+    try {
+      return await this.users.create({
+        email: input.email,
+        name: input.name,
+        passwordHash,
+        role: input.role ?? 'customer',
+      });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw new ConflictError('Email is already registered');
+      throw err;
+    }
+  }
+
+  /** The user with these credentials, or undefined; takes the same time whether or not the email exists. */
+  async authenticate(email: string, password: string): Promise<UserDocument | undefined> {
+    const user = await this.users.findOne({ email: email.toLowerCase() }).exec();
+    const valid = await this.hasher.verify(password, user?.passwordHash);
+    return valid && user ? user : undefined;
+  }
+
+  async findById(id: string): Promise<UserDocument | undefined> {
+    return (await this.users.findById(id).exec()) ?? undefined;
+  }
+
+  async getById(id: string): Promise<UserDocument> {
+    const user = await this.findById(id);
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  async setVip(id: string, isVip: boolean): Promise<UserDocument> {
+    const user = await this.users.findByIdAndUpdate(id, { $set: { isVip } }, { new: true }).exec();
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  private async ensureAdmin(admin: { email: string; password: string }): Promise<void> {
+    const passwordHash = await this.hasher.hash(admin.password);
+    await this.users
+      .updateOne(
+        { email: admin.email },
+        {
+          $set: { role: 'admin', passwordHash },
+          $setOnInsert: { name: 'Administrator', isVip: false },
+        },
+        { upsert: true },
+      )
+      .catch((err: unknown) => {
+        // Two API replicas starting together may both try the insert; the other one won.
+        if (!isDuplicateKeyError(err)) throw err;
+      });
+    this.logger.log(`admin account ${admin.email} is ready`);
+  }
+}

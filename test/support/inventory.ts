@@ -1,0 +1,48 @@
+/** Stock invariants read straight from MongoDB, for the processing and load tests. */
+import type { Model } from 'mongoose';
+import type { Product } from '../../src/stock/product.schema.js';
+
+export interface StockLevels {
+  available: number;
+  reserved: number;
+  sold: number;
+  received: number;
+  version: number;
+  holds: number;
+}
+
+export async function stockLevels(products: Model<Product>, id: string): Promise<StockLevels> {
+  const p = await products.findById(id).lean().exec();
+  if (!p) throw new Error(`product ${id} not found`);
+  return {
+    available: p.available,
+    reserved: p.reserved,
+    sold: p.sold,
+    received: p.received,
+    version: p.version,
+    holds: p.holds.length,
+  };
+}
+
+/**
+ * Conservation: available + reserved + sold = received (initial stock plus adjustments),
+ * reserved equals the sum of the holds, and nothing is negative.
+ */
+export async function conservationProblems(
+  products: Model<Product>,
+  id: string,
+): Promise<string[]> {
+  const p = await products.findById(id).lean().exec();
+  if (!p) return [`product ${id} not found`];
+  const problems: string[] = [];
+  if (p.available + p.reserved + p.sold !== p.received) {
+    problems.push(
+      `available ${p.available} + reserved ${p.reserved} + sold ${p.sold} != received ${p.received}`,
+    );
+  }
+  const held = p.holds.reduce((sum, hold) => sum + hold.quantity, 0);
+  if (held !== p.reserved) problems.push(`holds sum to ${held} but reserved is ${p.reserved}`);
+  for (const field of ['available', 'reserved', 'sold'] as const)
+    if (p[field] < 0) problems.push(`${field} is ${p[field]}`);
+  return problems;
+}
