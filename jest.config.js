@@ -1,11 +1,19 @@
 /**
  * Two projects: fast unit specs beside the code, integration suites under test/ that talk to real
- * services. The code is ESM (NestJS 12 ships as ESM only), so jest runs with VM modules.
+ * services.
+ *
+ * The application is ESM (NestJS 12 ships only as ESM) and runs as ESM in production and in the
+ * tests that start real processes. Inside jest it runs as CommonJS: several stack packages
+ * (nest-winston, @nestjs/throttler) are CommonJS that require() NestJS, and jest on Node 20 cannot
+ * require() an ES module. So ts-jest compiles our TypeScript and the ESM-only packages to CommonJS,
+ * and every module, NestJS included, exists once in jest's registry.
  */
+const ESM_ONLY = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'peek-readable', 'uint8array-extras', '@tokenizer', 'load-esm'];
+
 const common = {
   testEnvironment: 'node',
-  extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', useESM: true }] },
+  transform: { '^.+\\.[tj]s$': ['<rootDir>/test/support/jest-esm-to-cjs.cjs', { tsconfig: 'tsconfig.jest.json' }] },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   // Sources import each other as './x.js' (Node ESM); jest resolves the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   moduleFileExtensions: ['ts', 'js', 'json'],
@@ -17,11 +25,7 @@ export default {
   // Applies to both projects: jest ignores testTimeout set inside a project.
   testTimeout: 60_000,
   projects: [
-    {
-      ...common,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
-    },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

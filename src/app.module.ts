@@ -1,20 +1,18 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { AuthModule } from './auth/auth.module.js';
+import { ApiModule } from './api.module.js';
 import { RedisModule } from './common/redis.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { OrderWorkerModule } from './order/order-worker.module.js';
-import { OrderModule } from './order/order.module.js';
-import { StockModule } from './stock/stock.module.js';
-import { UsersModule } from './users/users.module.js';
 
 /** The application for one role: `api` serves HTTP, `worker` runs the processors, `all` both. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const servesApi = config.role !== 'worker';
     const runsWorkers = config.role !== 'api';
     return {
       module: AppModule,
@@ -27,11 +25,8 @@ export class AppModule {
           prefix: config.queue.prefix,
         }),
         RedisModule,
-        UsersModule,
-        AuthModule,
-        StockModule,
-        OrderModule,
         HealthModule,
+        ...(servesApi ? [ApiModule] : []),
         ...(runsWorkers ? [OrderWorkerModule] : []),
       ],
     };

@@ -18,3 +18,7 @@ export const CurrentUser = createParamDecorator(
 export const ROLES_KEY = 'roles';
 /** Restricts a route to the given roles; use with JwtAuthGuard and RolesGuard. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+export const IS_PUBLIC_KEY = 'isPublic';
+/** Opens a route to anonymous callers; every other route requires a valid access cookie. */
+export const Public = () => SetMetadata(IS_PUBLIC_KEY, true);

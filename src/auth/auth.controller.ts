@@ -8,7 +8,6 @@ import {
   Post,
   Req,
   Res,
-  UseGuards,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -28,11 +27,11 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService } from '../users/users.service.js';
 import { UserEnvelope, toUserView } from '../users/dto/user.view.js';
 import { AuthService } from './auth.service.js';
-import { CurrentUser } from './auth-user.js';
+import { RateLimit } from '../rate-limit/rate-limit.guard.js';
+import { CurrentUser, Public } from './auth-user.js';
 import type { AuthUser } from './auth-user.js';
 import { REFRESH_COOKIE, clearAuthCookies, readCookie, setAuthCookies } from './cookies.js';
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
-import { JwtAuthGuard } from './jwt.strategy.js';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -44,6 +43,8 @@ export class AuthController {
   ) {}
 
   @Post('register')
+  @Public()
+  @RateLimit('auth')
   @ApiOperation({
     summary: 'Create a customer account and start a session (sets the auth cookies)',
   })
@@ -60,6 +61,8 @@ export class AuthController {
   }
 
   @Post('login')
+  @Public()
+  @RateLimit('auth')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Start a session (sets the auth cookies)' })
   @ApiOkResponse({ type: UserEnvelope })
@@ -75,6 +78,7 @@ export class AuthController {
   }
 
   @Post('refresh')
+  @Public()
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Rotate both auth cookies using the refresh cookie',
@@ -94,6 +98,7 @@ export class AuthController {
   }
 
   @Post('logout')
+  @Public()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'End the session: revokes the refresh token and clears the cookies' })
   @ApiNoContentResponse()
@@ -103,7 +108,6 @@ export class AuthController {
   }
 
   @Get('profile')
-  @UseGuards(JwtAuthGuard)
   @ApiCookieAuth('access_token')
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserEnvelope })

@@ -3,7 +3,6 @@ import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
 import { PassportModule } from '@nestjs/passport';
 import { UsersModule } from '../users/users.module.js';
-import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { RefreshToken, RefreshTokenSchema } from './refresh-token.schema.js';
@@ -16,7 +15,7 @@ import { TokensService } from './tokens.service.js';
     UsersModule,
     MongooseModule.forFeature([{ name: RefreshToken.name, schema: RefreshTokenSchema }]),
   ],
-  controllers: [AuthController],
   providers: [AuthService, TokensService, JwtStrategy],
+  exports: [AuthService],
 })
 export class AuthModule {}

@@ -1,13 +1,10 @@
-import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { AuthenticationError, ForbiddenError } from '../common/errors.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { Role } from '../users/user.schema.js';
-import { AuthUser, ROLES_KEY } from './auth-user.js';
+import type { AuthUser } from './auth-user.js';
 import { ACCESS_COOKIE, readCookie } from './cookies.js';
 import { AccessClaims, JWT_ISSUER } from './tokens.service.js';
 
@@ -28,31 +25,5 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   validate(claims: AccessClaims): AuthUser {
     return { id: claims.sub, role: claims.role };
-  }
-}
-
-@Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  override handleRequest<TUser = AuthUser>(err: unknown, user: TUser | false): TUser {
-    if (err || !user) throw new AuthenticationError();
-    return user;
-  }
-}
-
-@Injectable()
-export class RolesGuard {
-  constructor(private readonly reflector: Reflector) {}
-
-  canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (!roles?.length) return true;
-    const user = context.switchToHttp().getRequest<Request & { user?: AuthUser }>().user;
-    if (!user) throw new AuthenticationError();
-    if (!roles.includes(user.role))
-      throw new ForbiddenError(`This action requires the ${roles.join(' or ')} role`);
-    return true;
   }
 }

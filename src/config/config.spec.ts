@@ -106,8 +106,8 @@ describe('parseDuration', () => {
 describe('.env.example', () => {
   it('documents every variable the configuration reads, each with a comment', async () => {
     const { readFile } = await import('node:fs/promises');
-    const source = await readFile(new URL('./config.ts', import.meta.url), 'utf8');
-    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    const source = await readFile('src/config/config.ts', 'utf8');
+    const example = await readFile('.env.example', 'utf8');
     const read = new Set([...source.matchAll(/\(env, '([A-Z_]+)'/g)].map((m) => m[1]));
     expect(read.size).toBeGreaterThan(10);
     const lines = example.split('\n');

@@ -2,6 +2,8 @@
  * The application's configuration: read once from the environment, validated, typed. This is the
  * only module that reads `process.env`; everything else receives an `AppConfig`.
  */
+import { LOG_LEVELS, LogLevel } from '../common/logging/logger.js';
+
 export type AppRole = 'api' | 'worker' | 'all';
 export type NodeEnv = 'development' | 'test' | 'production';
 
@@ -9,6 +11,25 @@ export interface AppConfig {
   nodeEnv: NodeEnv;
   role: AppRole;
   port: number;
+  logging: { level: LogLevel; dir?: string; pretty: boolean };
+  /** Port of the worker role's health and metrics listener; none when unset. */
+  workerHealthPort?: number;
+  /** How long shutdown waits for in-flight requests and active jobs. */
+  shutdownTimeoutMs: number;
+  http: {
+    corsOrigins: string[];
+    /** Express `trust proxy`: false, true, a hop count, or addresses/subnets of trusted proxies. */
+    trustProxy: boolean | number | string;
+  };
+  rateLimit: {
+    windowSeconds: number;
+    /** Requests per client IP per window, across all routes. */
+    perIp: number;
+    /** Login and registration attempts per client IP per window. */
+    auth: number;
+    /** Orders placed per user per window. */
+    orders: number;
+  };
   mongodbUri: string;
   redisUrl: string;
   jwt: {
@@ -47,10 +68,26 @@ export function loadConfig(env: Env): AppConfig {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'test', 'production'], 'development');
   const strict = nodeEnv !== 'development';
   const admin = adminAccount(env);
+  const logDir = raw(env, 'LOG_DIR');
+  const workerHealthPort = raw(env, 'WORKER_HEALTH_PORT') === undefined ? undefined : integer(env, 'WORKER_HEALTH_PORT', 0, 1, 65535);
   return {
     nodeEnv,
     role: oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all'),
     port: integer(env, 'PORT', 8000, 0, 65535),
+    logging: {
+      level: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'http'),
+      ...(logDir === undefined ? {} : { dir: logDir }),
+      pretty: nodeEnv === 'development',
+    },
+    ...(workerHealthPort === undefined ? {} : { workerHealthPort }),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    http: { corsOrigins: origins(env, 'CORS_ORIGINS'), trustProxy: trustProxy(env, 'TRUST_PROXY') },
+    rateLimit: {
+      windowSeconds: duration(env, 'RATE_LIMIT_WINDOW', '60s'),
+      perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 1, 1_000_000_000),
+      auth: integer(env, 'RATE_LIMIT_AUTH', 10, 1, 1_000_000_000),
+      orders: integer(env, 'RATE_LIMIT_ORDERS', 60, 1, 1_000_000_000),
+    },
     mongodbUri: url(env, 'MONGODB_URI', ['mongodb:', 'mongodb+srv:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     jwt: {
@@ -162,6 +199,34 @@ function duration(env: Env, name: string, fallback: string): number {
     );
   }
   return seconds;
+}
+
+/** A comma-separated allowlist of exact origins such as `https://shop.example.com`. */
+function origins(env: Env, name: string): string[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  return value.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(name, `must list origins such as https://shop.example.com, separated by commas (got "${origin}")`);
+    }
+    return origin;
+  });
+}
+
+function trustProxy(env: Env, name: string): boolean | number | string {
+  const value = raw(env, name);
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[\w.:/,\s-]+$/.test(value)) return value;
+  throw new ConfigError(name, 'must be true, false, a number of proxy hops, or comma-separated proxy addresses/subnets');
 }
 
 function adminAccount(env: Env): AppConfig['admin'] {

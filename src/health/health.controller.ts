@@ -9,12 +9,14 @@ import {
 } from '@nestjs/terminus';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { Queue } from 'bullmq';
+import { Public } from '../auth/auth-user.js';
 import { RedisClient } from '../common/redis.js';
 import { DEAD_LETTER_QUEUE, ORDER_QUEUE } from '../order/order.queue.js';
 
 const CHECK_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

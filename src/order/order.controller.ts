@@ -9,7 +9,6 @@ import {
   Post,
   Query,
   Res,
-  UseGuards,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -27,8 +26,8 @@ import {
 import type { Response } from 'express';
 import { CurrentUser } from '../auth/auth-user.js';
 import type { AuthUser } from '../auth/auth-user.js';
-import { JwtAuthGuard } from '../auth/jwt.strategy.js';
 import { ErrorResponse } from '../common/error-response.js';
+import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
 import { OrderPage, OrderView, PlaceOrderDto, toOrderView } from './dto/order.dto.js';
@@ -38,12 +37,12 @@ import { OrderService } from './order.service.js';
 @ApiCookieAuth('access_token')
 @ApiUnauthorizedResponse({ type: ErrorResponse })
 @Controller('order')
-@UseGuards(JwtAuthGuard)
 export class OrderController {
   constructor(private readonly orders: OrderService) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
+  @RateLimit('orders')
   @ApiOperation({
     summary: 'Place an order',
     description:

@@ -3,13 +3,12 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { StockModule } from '../stock/stock.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { OrderController } from './order.controller.js';
 import { DEAD_LETTER_QUEUE, ORDER_QUEUE, OrderQueue } from './order.queue.js';
 import { OrderRepository } from './order.repository.js';
 import { Order, OrderSchema } from './order.schema.js';
 import { OrderService } from './order.service.js';
 
-/** The API side of orders: accept, store, enqueue, read. */
+/** Orders as both roles need them: accept, store, enqueue, read. */
 @Module({
   imports: [
     MongooseModule.forFeature([{ name: Order.name, schema: OrderSchema }]),
@@ -17,8 +16,7 @@ import { OrderService } from './order.service.js';
     StockModule,
     UsersModule,
   ],
-  controllers: [OrderController],
   providers: [OrderService, OrderRepository, OrderQueue],
-  exports: [OrderRepository, OrderQueue, BullModule],
+  exports: [OrderService, OrderRepository, OrderQueue, BullModule],
 })
 export class OrderModule {}

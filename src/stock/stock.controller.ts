@@ -9,7 +9,6 @@ import {
   Patch,
   Post,
   Query,
-  UseGuards,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -25,8 +24,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Roles } from '../auth/auth-user.js';
-import { JwtAuthGuard, RolesGuard } from '../auth/jwt.strategy.js';
+import { Public, Roles } from '../auth/auth-user.js';
 import { ErrorResponse } from '../common/error-response.js';
 import { NotFoundError } from '../common/errors.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
@@ -47,6 +45,7 @@ export class StockController {
   constructor(private readonly stock: StockRepository) {}
 
   @Get('products-with-stock')
+  @Public()
   @ApiOperation({ summary: 'The catalog with live stock levels (public)' })
   @ApiOkResponse({ type: ProductPage })
   @ApiBadRequestResponse({ type: ErrorResponse })
@@ -56,6 +55,7 @@ export class StockController {
   }
 
   @Get('products-with-stock/:id')
+  @Public()
   @ApiOperation({ summary: 'One product with its live stock level (public)' })
   @ApiParam({ name: 'id', description: 'Product id (ObjectId)' })
   @ApiOkResponse({ type: ProductView })
@@ -68,7 +68,6 @@ export class StockController {
   }
 
   @Post('products')
-  @UseGuards(JwtAuthGuard, RolesGuard)
   @Roles('admin')
   @ApiCookieAuth('access_token')
   @ApiOperation({ summary: 'Add a product to the catalog (admin)' })
@@ -81,7 +80,6 @@ export class StockController {
   }
 
   @Patch('products/:id/stock')
-  @UseGuards(JwtAuthGuard, RolesGuard)
   @Roles('admin')
   @ApiCookieAuth('access_token')
   @ApiOperation({
@@ -106,7 +104,6 @@ export class StockController {
 
   @Delete('products/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @UseGuards(JwtAuthGuard, RolesGuard)
   @Roles('admin')
   @ApiCookieAuth('access_token')
   @ApiOperation({

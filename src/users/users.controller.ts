@@ -1,4 +1,4 @@
-import { Controller, Delete, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiCookieAuth,
@@ -11,7 +11,6 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../auth/auth-user.js';
-import { JwtAuthGuard, RolesGuard } from '../auth/jwt.strategy.js';
 import { ErrorResponse } from '../common/error-response.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { UserEnvelope, toUserView } from './dto/user.view.js';
@@ -25,7 +24,6 @@ import { UsersService } from './users.service.js';
 @ApiNotFoundResponse({ type: ErrorResponse })
 @ApiParam({ name: 'id', description: 'User id (ObjectId)' })
 @Controller('users')
-@UseGuards(JwtAuthGuard, RolesGuard)
 @Roles('admin')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

@@ -4,13 +4,16 @@
  */
 import { INestApplication, Type } from '@nestjs/common';
 import { getConnectionToken } from '@nestjs/mongoose';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
+import { WinstonModule } from 'nest-winston';
 import { Redis } from 'ioredis';
 import { Connection } from 'mongoose';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
 import { configureHttp } from '../../src/common/http-setup.js';
+import { createLogger } from '../../src/common/logging/logger.js';
 import { AppConfig, loadConfig } from '../../src/config/config.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './test-env.js';
 
@@ -44,6 +47,11 @@ export function testEnv(label: string, env: Record<string, string> = {}): Record
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ORDER_BACKOFF_MS: '20',
+    LOG_LEVEL: 'warn',
+    // Tests place many orders from one loopback address; the rate-limit suite sets its own limits.
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_AUTH: '1000000',
+    RATE_LIMIT_ORDERS: '1000000',
     ...env,
   };
 }
@@ -53,8 +61,12 @@ export async function createTestApp(label: string, options: TestAppOptions = {})
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
   if (options.override) builder = options.override(builder);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: ['error', 'warn'] });
-  configureHttp(app);
+  const logger = createLogger(config.logging);
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: WinstonModule.createLogger({ instance: logger }),
+  });
+  configureHttp(app, config, logger);
   app.enableShutdownHooks();
   await app.init();
   const server = app.getHttpServer() as Parameters<typeof request.agent>[0];

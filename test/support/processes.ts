@@ -3,9 +3,21 @@
  * and wait for the exit. Shared by the service harness, the load scripts and the fault drills.
  */
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The repository root: scripts and tests run from it or below it (npm and jest set the cwd). */
+export const ROOT = findRoot(process.cwd());
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'order-backend') {
+      return dir;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`run from inside the repository (cwd ${from})`);
+  }
+}
 
 export interface StartedProcess {
   child: ChildProcess;

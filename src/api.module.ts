@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthModule } from './auth/auth.module.js';
+import { JwtAuthGuard, RolesGuard } from './auth/guards.js';
+import { OrderController } from './order/order.controller.js';
+import { OrderModule } from './order/order.module.js';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { StockController } from './stock/stock.controller.js';
+import { StockModule } from './stock/stock.module.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersModule } from './users/users.module.js';
+
+/**
+ * The storefront and admin HTTP surface, present in the `api` and `all` roles. Every route needs
+ * a valid access cookie unless marked @Public(); @Roles(...) narrows it further.
+ */
+@Module({
+  imports: [AuthModule, UsersModule, StockModule, OrderModule, RateLimitModule, AdminModule],
+  controllers: [AuthController, UsersController, StockController, OrderController],
+  providers: [
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+    // After authentication, so the per-user order limit knows the user.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+  ],
+})
+export class ApiModule {}
