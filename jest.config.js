@@ -8,11 +8,25 @@
  * require() an ES module. So ts-jest compiles our TypeScript and the ESM-only packages to CommonJS,
  * and every module, NestJS included, exists once in jest's registry.
  */
-const ESM_ONLY = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'peek-readable', 'uint8array-extras', '@tokenizer', 'load-esm'];
+const ESM_ONLY = [
+  '@nestjs',
+  'file-type',
+  'strtok3',
+  'token-types',
+  'peek-readable',
+  'uint8array-extras',
+  '@tokenizer',
+  'load-esm',
+];
 
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.[tj]s$': ['<rootDir>/test/support/jest-esm-to-cjs.cjs', { tsconfig: 'tsconfig.jest.json' }] },
+  transform: {
+    '^.+\\.[tj]s$': [
+      '<rootDir>/test/support/jest-esm-to-cjs.cjs',
+      { tsconfig: 'tsconfig.jest.json' },
+    ],
+  },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   // Sources import each other as './x.js' (Node ESM); jest resolves the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
@@ -25,7 +39,11 @@ export default {
   // Applies to both projects: jest ignores testTimeout set inside a project.
   testTimeout: 60_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+    },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -6,6 +6,7 @@ import { RedisModule } from './common/redis.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { OrderWorkerModule } from './order/order-worker.module.js';
 
 /** The application for one role: `api` serves HTTP, `worker` runs the processors, `all` both. */
@@ -25,6 +26,7 @@ export class AppModule {
           prefix: config.queue.prefix,
         }),
         RedisModule,
+        MetricsModule,
         HealthModule,
         ...(servesApi ? [ApiModule] : []),
         ...(runsWorkers ? [OrderWorkerModule] : []),

@@ -30,7 +30,9 @@ export async function start(config: AppConfig): Promise<RunningApp> {
   let app: INestApplicationContext;
   let server: Server | undefined;
   if (port === undefined) {
-    app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: nestLogger });
+    app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+      logger: nestLogger,
+    });
   } else {
     const http = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
       bodyParser: false,
@@ -38,12 +40,15 @@ export async function start(config: AppConfig): Promise<RunningApp> {
     });
     configureHttp(http, config, logger);
     await http.listen(port);
-    server = http.getHttpServer() as Server;
+    server = http.getHttpServer();
     app = http;
   }
-  logger.info(`started in role ${config.role}${port === undefined ? ' (no HTTP listener)' : ` on port ${port}`}`, {
-    context: 'Bootstrap',
-  });
+  logger.info(
+    `started in role ${config.role}${port === undefined ? ' (no HTTP listener)' : ` on port ${port}`}`,
+    {
+      context: 'Bootstrap',
+    },
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
@@ -62,14 +67,19 @@ export async function start(config: AppConfig): Promise<RunningApp> {
 export function exitOnSignals(running: RunningApp, timeoutMs: number): void {
   const onSignal = (signal: NodeJS.Signals) => {
     const timer = setTimeout(() => {
-      running.logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting`, { context: 'Bootstrap' });
+      running.logger.error(`shutdown did not finish within ${timeoutMs} ms; exiting`, {
+        context: 'Bootstrap',
+      });
       process.exit(1);
     }, timeoutMs);
     timer.unref();
     running.shutdown(signal).then(
       () => flushAndExit(running.logger, 0),
       (err: unknown) => {
-        running.logger.error(`shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { context: 'Bootstrap' });
+        running.logger.error(
+          `shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+          { context: 'Bootstrap' },
+        );
         flushAndExit(running.logger, 1);
       },
     );

@@ -15,13 +15,14 @@ import {
   ApiCookieAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ErrorResponse } from '../common/error-response.js';
+import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService } from '../users/users.service.js';
@@ -34,6 +35,7 @@ import { REFRESH_COOKIE, clearAuthCookies, readCookie, setAuthCookies } from './
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
 
 @ApiTags('auth')
+@ApiRateLimitedResponse()
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -112,6 +114,7 @@ export class AuthController {
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserEnvelope })
   @ApiUnauthorizedResponse({ type: ErrorResponse })
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'The account no longer exists' })
   async profile(@CurrentUser() caller: AuthUser): Promise<UserEnvelope> {
     return { user: toUserView(await this.users.getById(caller.id)) };
   }

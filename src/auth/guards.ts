@@ -22,7 +22,10 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     return isPublic ? true : super.canActivate(context);
   }
 
-  override handleRequest<TUser extends AuthUser = AuthUser>(err: unknown, user: TUser | false): TUser {
+  override handleRequest<TUser extends AuthUser = AuthUser>(
+    err: unknown,
+    user: TUser | false,
+  ): TUser {
     if (err || !user) throw new AuthenticationError();
     const logContext = currentLogContext();
     if (logContext) logContext.userId = user.id;
@@ -43,9 +46,11 @@ export class RolesGuard {
     if (!roles?.length) return true;
     const user = context.switchToHttp().getRequest<Request & { user?: AuthUser }>().user;
     if (!user) throw new AuthenticationError();
-    if (!roles.includes(user.role)) {
-      throw new ForbiddenError(`This action requires the ${roles.join(' or ')} role`);
-    }
+    if (!roles.includes(user.role)) throw requiredRoleError(roles);
     return true;
   }
+}
+
+export function requiredRoleError(roles: readonly Role[]): ForbiddenError {
+  return new ForbiddenError(`This action requires the ${roles.join(' or ')} role`);
 }

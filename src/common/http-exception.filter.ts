@@ -26,6 +26,12 @@ export interface ErrorBody {
   message: string;
 }
 
+/** The response an AppError becomes; also for Express middleware, where this filter does not run. */
+export function appErrorResponse(error: AppError): ErrorBody {
+  const status = STATUS_BY_KIND[error.kind];
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: error.message };
+}
+
 /** The one error shape of the API: `{statusCode, error, message}`, message a single sentence. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {

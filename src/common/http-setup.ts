@@ -3,7 +3,11 @@ import cookieParser from 'cookie-parser';
 import { json } from 'express';
 import helmet from 'helmet';
 import type winston from 'winston';
+import { mountQueueBoard } from '../admin/queue-board.js';
 import type { AppConfig } from '../config/config.js';
+import { httpMetrics } from '../metrics/http-metrics.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
 import { requestLogging } from './logging/http-logging.js';
 import { createValidationPipe } from './validation.js';
@@ -11,15 +15,26 @@ import { createValidationPipe } from './validation.js';
 export const BODY_LIMIT = '100kb';
 
 /** HTTP behaviour shared by the server and the e2e tests: one place, so tests see what runs. */
-export function configureHttp(app: NestExpressApplication, config: AppConfig, logger: winston.Logger): void {
+export function configureHttp(
+  app: NestExpressApplication,
+  config: AppConfig,
+  logger: winston.Logger,
+): void {
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestLogging(logger));
+  app.use(httpMetrics(app.get(Metrics)));
   app.use(helmet());
   if (config.http.corsOrigins.length > 0) {
-    app.enableCors({ origin: config.http.corsOrigins, credentials: true, exposedHeaders: ['X-Request-Id', 'Retry-After'] });
+    app.enableCors({
+      origin: config.http.corsOrigins,
+      credentials: true,
+      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    });
   }
   app.use(json({ limit: BODY_LIMIT }));
   app.use(cookieParser());
+  mountQueueBoard(app, config);
+  mountApiDocs(app, config);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
 }

@@ -47,6 +47,11 @@ export interface AppConfig {
     orderAttempts: number;
     backoffMs: number;
     sweepIntervalMs: number;
+    /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    /** Stalls a job survives before it fails (and is dead-lettered). */
+    maxStalledCount: number;
   };
 }
 
@@ -69,7 +74,10 @@ export function loadConfig(env: Env): AppConfig {
   const strict = nodeEnv !== 'development';
   const admin = adminAccount(env);
   const logDir = raw(env, 'LOG_DIR');
-  const workerHealthPort = raw(env, 'WORKER_HEALTH_PORT') === undefined ? undefined : integer(env, 'WORKER_HEALTH_PORT', 0, 1, 65535);
+  const workerHealthPort =
+    raw(env, 'WORKER_HEALTH_PORT') === undefined
+      ? undefined
+      : integer(env, 'WORKER_HEALTH_PORT', 0, 1, 65535);
   return {
     nodeEnv,
     role: oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all'),
@@ -111,6 +119,9 @@ export function loadConfig(env: Env): AppConfig {
       orderAttempts: integer(env, 'ORDER_ATTEMPTS', 5, 1, 50),
       backoffMs: integer(env, 'ORDER_BACKOFF_MS', 500, 1, 600_000),
       sweepIntervalMs: integer(env, 'ORDER_SWEEP_INTERVAL_MS', 15_000, 100, 3_600_000),
+      lockDurationMs: integer(env, 'ORDER_LOCK_DURATION_MS', 30_000, 500, 600_000),
+      stalledIntervalMs: integer(env, 'ORDER_STALLED_INTERVAL_MS', 30_000, 100, 600_000),
+      maxStalledCount: integer(env, 'ORDER_MAX_STALLED_COUNT', 2, 0, 100),
     },
   };
 }
@@ -214,7 +225,10 @@ function origins(env: Env, name: string): string[] {
       parsed = undefined;
     }
     if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError(name, `must list origins such as https://shop.example.com, separated by commas (got "${origin}")`);
+      throw new ConfigError(
+        name,
+        `must list origins such as https://shop.example.com, separated by commas (got "${origin}")`,
+      );
     }
     return origin;
   });
@@ -226,7 +240,10 @@ function trustProxy(env: Env, name: string): boolean | number | string {
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   if (/^[\w.:/,\s-]+$/.test(value)) return value;
-  throw new ConfigError(name, 'must be true, false, a number of proxy hops, or comma-separated proxy addresses/subnets');
+  throw new ConfigError(
+    name,
+    'must be true, false, a number of proxy hops, or comma-separated proxy addresses/subnets',
+  );
 }
 
 function adminAccount(env: Env): AppConfig['admin'] {

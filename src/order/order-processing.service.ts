@@ -6,6 +6,7 @@
  *   3. Settle by the final status: commit holds (CONFIRMED) or release them (FAILED).
  */
 import { Injectable, Logger } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics.service.js';
 import { StockRepository } from '../stock/stock.repository.js';
 import {
   LineOutcome,
@@ -28,6 +29,7 @@ export class OrderProcessingService {
   constructor(
     private readonly orders: OrderRepository,
     private readonly stock: StockRepository,
+    private readonly metrics: Metrics,
   ) {}
 
   async process(orderId: string, attempt: number): Promise<ProcessingResult> {
@@ -73,6 +75,7 @@ export class OrderProcessingService {
     const order = decided ?? (await this.orders.findById(orderId));
     if (!order) return { status: 'MISSING' };
     if (decided) {
+      this.metrics.orderDecided(decided.priority === 'VIP', decided.failureReason ?? null);
       const reason = decided.failureReason ? ` (${decided.failureReason})` : '';
       this.logger.log(`order ${orderId} ${decided.status}${reason} after ${attempts} attempt(s)`);
     }

@@ -26,7 +26,7 @@ import {
 import type { Response } from 'express';
 import { CurrentUser } from '../auth/auth-user.js';
 import type { AuthUser } from '../auth/auth-user.js';
-import { ErrorResponse } from '../common/error-response.js';
+import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
 import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
@@ -36,6 +36,7 @@ import { OrderService } from './order.service.js';
 @ApiTags('orders')
 @ApiCookieAuth('access_token')
 @ApiUnauthorizedResponse({ type: ErrorResponse })
+@ApiRateLimitedResponse()
 @Controller('order')
 export class OrderController {
   constructor(private readonly orders: OrderService) {}

@@ -1,10 +1,12 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+import { runWithLogContext } from '../common/logging/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { OrderProcessingService, ProcessingResult } from './order-processing.service.js';
 import { ORDER_QUEUE, OrderJobData, OrderQueue, PLACE_ORDER_JOB } from './order.queue.js';
+import { QueueWorker } from './queue-worker.js';
 
 /** A business outcome: the order is decided and must not be retried. */
 export class OrderRejected extends UnrecoverableError {}
@@ -14,33 +16,38 @@ export class OrderRejected extends UnrecoverableError {}
  * failures end the job without retries; anything else is transient and retried with backoff;
  * a job whose retries ran out goes to the dead-letter queue.
  */
-@Processor(ORDER_QUEUE)
-export class OrderProcessor extends WorkerHost implements OnApplicationBootstrap {
-  private readonly logger = new Logger(OrderProcessor.name);
-
+@Injectable()
+export class OrderProcessor extends QueueWorker<OrderJobData> {
   constructor(
     private readonly processing: OrderProcessingService,
     private readonly queue: OrderQueue,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.queue.workerConcurrency;
+    super(ORDER_QUEUE, config);
   }
 
   async process(job: Job<OrderJobData>): Promise<ProcessingResult> {
-    if (job.name !== PLACE_ORDER_JOB)
+    if (job.name !== PLACE_ORDER_JOB) {
       throw new UnrecoverableError(`no handler for job "${job.name}" on ${ORDER_QUEUE}`);
-    const result = await this.processing.process(job.data.orderId, job.attemptsMade + 1);
-    if (result.status === 'FAILED') throw new OrderRejected(result.failureReason ?? 'FAILED');
-    return result;
+    }
+    const { orderId } = job.data;
+    return runWithLogContext({ jobId: job.id, orderId }, async () => {
+      const stop = this.metrics.processingDuration.startTimer();
+      let outcome = 'error';
+      try {
+        const result = await this.processing.process(orderId, job.attemptsMade + 1);
+        outcome = result.status.toLowerCase();
+        if (result.status === 'FAILED') throw new OrderRejected(result.failureReason ?? 'FAILED');
+        return result;
+      } finally {
+        stop({ outcome });
+      }
+    });
   }
 
-  @OnWorkerEvent('failed')
-  async onFailed(job: Job<OrderJobData> | undefined, error: Error): Promise<void> {
-    if (!job || error instanceof UnrecoverableError) return;
+  protected override async onFailed(job: Job<OrderJobData>, error: Error): Promise<void> {
+    if (error instanceof UnrecoverableError) return;
     try {
       // Still retrying: BullMQ has put it back as delayed. Only a final failure is dead-lettered.
       if ((await job.getState()) !== 'failed') return;

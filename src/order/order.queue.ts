@@ -4,10 +4,11 @@
  * recovery sweep, crash between saving and enqueuing) never creates a second job.
  */
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JobState, Queue } from 'bullmq';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { PRIORITY, PriorityLabel } from './domain/order-state.js';
 
 export const ORDER_QUEUE = 'orders';
@@ -27,13 +28,33 @@ export interface DeadLetterJobData {
   failedAt: string;
 }
 
+/** Where a dead letter is, listed in this order: still to be handled first, handled last. */
+export const DEAD_LETTER_STATES = ['active', 'waiting', 'delayed', 'failed', 'completed'] as const;
+export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
+
+export interface DeadLetter {
+  jobId: string;
+  data: DeadLetterJobData;
+  /** `completed`: the order was failed and its holds released; `failed`: that did not succeed. */
+  state: DeadLetterState | 'unknown';
+}
+
 @Injectable()
 export class OrderQueue {
+  private readonly logger = new Logger(OrderQueue.name);
+
   constructor(
     @InjectQueue(ORDER_QUEUE) private readonly orders: Queue<OrderJobData>,
     @InjectQueue(DEAD_LETTER_QUEUE) private readonly deadLetters: Queue<DeadLetterJobData>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.countQueuesWith(() => this.counts());
+    // ioredis reconnects by itself; without a listener BullMQ prints each connection error.
+    for (const queue of [orders, deadLetters]) {
+      queue.on('error', (error) => this.logger.warn(`${queue.name} queue: ${error.message}`));
+    }
+  }
 
   async enqueue(orderId: string, priority: PriorityLabel): Promise<void> {
     await this.orders.add(
@@ -48,6 +69,16 @@ export class OrderQueue {
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     );
+  }
+
+  /** Jobs per state of both queues, for readiness and metrics. */
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    const states = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+    const [orders, deadLetters] = await Promise.all([
+      this.orders.getJobCounts(...states),
+      this.deadLetters.getJobCounts(...states),
+    ]);
+    return { [ORDER_QUEUE]: orders, [DEAD_LETTER_QUEUE]: deadLetters };
   }
 
   async deadLetter(data: DeadLetterJobData): Promise<void> {
@@ -76,5 +107,70 @@ export class OrderQueue {
   async lastFailure(orderId: string): Promise<{ lastError: string; attempts: number }> {
     const job = await this.orders.getJob(orderId);
     return { lastError: job?.failedReason ?? 'unknown error', attempts: job?.attemptsMade ?? 0 };
+  }
+
+  /**
+   * A page of dead letters in DEAD_LETTER_STATES order, newest first within a state. `offset` and
+   * `limit` count across the states, so pages neither overlap nor skip letters.
+   */
+  async listDeadLetters(
+    offset: number,
+    limit: number,
+  ): Promise<{ letters: DeadLetter[]; total: number }> {
+    const counts = await this.deadLetters.getJobCounts(...DEAD_LETTER_STATES);
+    const total = DEAD_LETTER_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+    const letters: DeadLetter[] = [];
+    let skip = offset;
+    for (const state of DEAD_LETTER_STATES) {
+      const inState = counts[state] ?? 0;
+      if (skip >= inState) {
+        skip -= inState;
+        continue;
+      }
+      const take = Math.min(limit - letters.length, inState - skip);
+      const jobs = await this.deadLetters.getJobs([state], skip, skip + take - 1);
+      for (const job of jobs) {
+        if (job?.id) letters.push({ jobId: job.id, data: job.data, state });
+      }
+      skip = 0;
+      if (letters.length >= limit) break;
+    }
+    return { letters, total };
+  }
+
+  async findDeadLetter(jobId: string): Promise<DeadLetter | undefined> {
+    const job = await this.deadLetters.getJob(jobId);
+    if (!job?.id) return undefined;
+    const state = await job.getState();
+    return {
+      jobId: job.id,
+      data: job.data,
+      state: (DEAD_LETTER_STATES as readonly string[]).includes(state)
+        ? (state as DeadLetterState)
+        : 'unknown',
+    };
+  }
+
+  /** BullMQ refuses to remove a job a worker holds: `locked` while the dead letter is being handled. */
+  async removeDeadLetter(jobId: string): Promise<'removed' | 'missing' | 'locked'> {
+    if (!(await this.deadLetters.getJob(jobId))) return 'missing';
+    return (await this.deadLetters.remove(jobId)) === 1 ? 'removed' : 'locked';
+  }
+
+  /**
+   * Queues the order again with all its attempts: its finished job (same id) is retried in place,
+   * keeping its priority, or added anew when it was already cleaned up. A job still waiting,
+   * delayed or running is left alone: the order is queued already.
+   */
+  async requeue(orderId: string, priority: PriorityLabel): Promise<'retried' | 'added' | 'queued'> {
+    const job = await this.orders.getJob(orderId);
+    if (!job) {
+      await this.enqueue(orderId, priority);
+      return 'added';
+    }
+    const state = await job.getState();
+    if (state !== 'failed' && state !== 'completed') return 'queued';
+    await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+    return 'retried';
   }
 }

@@ -81,7 +81,7 @@ export class OrderRepository {
             decidedAt: new Date(),
           },
         },
-        { new: true },
+        { returnDocument: 'after' },
       )
       .lean<OrderRecord>()
       .exec();
@@ -99,5 +99,35 @@ export class OrderRepository {
       .limit(limit)
       .lean<Array<Pick<OrderRecord, '_id' | 'priority'>>>()
       .exec();
+  }
+
+  /**
+   * FAILED(PROCESSING_ERROR) → PENDING, so an admin can send a dead-lettered order through
+   * processing again. Only a processing error reopens: a confirmation or a business failure is
+   * final. Returns the reopened order, or undefined when the order was not in that state.
+   */
+  async reopenAfterProcessingError(id: string): Promise<OrderRecord | undefined> {
+    const reopened = await this.orders
+      .findOneAndUpdate(
+        { _id: id, status: 'FAILED', failureReason: 'PROCESSING_ERROR' },
+        { $set: { status: 'PENDING', failureReason: null, lastError: null, decidedAt: null } },
+        { returnDocument: 'after' },
+      )
+      .lean<OrderRecord>()
+      .exec();
+    return reopened ?? undefined;
+  }
+
+  /** Status and failure reason of the given orders, by id; unknown ids are absent. */
+  async findOutcomes(
+    ids: string[],
+  ): Promise<Map<string, Pick<OrderRecord, 'status' | 'failureReason'>>> {
+    const found = await this.orders
+      .find({ _id: { $in: ids } }, { status: 1, failureReason: 1 })
+      .lean<Array<Pick<OrderRecord, '_id' | 'status' | 'failureReason'>>>()
+      .exec();
+    return new Map(
+      found.map((o) => [o._id.toString(), { status: o.status, failureReason: o.failureReason }]),
+    );
   }
 }

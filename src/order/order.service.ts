@@ -9,6 +9,7 @@ import {
   isDuplicateKeyError,
 } from '../common/errors.js';
 import type { Page } from '../common/pagination.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { StockRepository } from '../stock/stock.repository.js';
 import { UsersService } from '../users/users.service.js';
 import { priorityFor } from './domain/order-state.js';
@@ -34,6 +35,7 @@ export class OrderService {
     private readonly queue: OrderQueue,
     private readonly stock: StockRepository,
     private readonly users: UsersService,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -81,6 +83,7 @@ export class OrderService {
       }
       throw err;
     }
+    this.metrics.orderAccepted(order.priority === 'VIP');
     await this.enqueue(order);
     return { order, replayed: false };
   }

@@ -40,9 +40,14 @@ export class RateLimitGuard extends ThrottlerGuard {
     return tracker;
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
     context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retryAfter));
-    throw new ThrottlerException(`Too many requests: retry after ${retryAfter} seconds`);
+    return Promise.reject(
+      new ThrottlerException(`Too many requests: retry after ${retryAfter} seconds`),
+    );
   }
 }

@@ -14,7 +14,8 @@ import { RedisThrottlerStorage } from './redis-throttler.storage.js';
       inject: [APP_CONFIG, RedisClient],
       useFactory: (config: AppConfig, redis: RedisClient) => {
         const ttl = config.rateLimit.windowSeconds * 1000;
-        const getTracker = (req: Record<string, unknown>) => trackerFor('', req as unknown as Request);
+        const getTracker = (req: Record<string, unknown>) =>
+          trackerFor('', req as unknown as Request);
         return {
           setHeaders: false,
           storage: new RedisThrottlerStorage(redis, config.queue.prefix),
@@ -25,7 +26,8 @@ import { RedisThrottlerStorage } from './redis-throttler.storage.js';
               name: 'orders',
               ttl,
               limit: config.rateLimit.orders,
-              getTracker: (req: Record<string, unknown>) => trackerFor('orders', req as unknown as Request),
+              getTracker: (req: Record<string, unknown>) =>
+                trackerFor('orders', req as unknown as Request),
             },
           ],
         };

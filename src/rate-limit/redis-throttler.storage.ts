@@ -32,15 +32,24 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     private readonly keyPrefix: string,
   ) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const base = `${this.keyPrefix}:rl:${throttlerName}:${key}`;
     try {
-      const [totalHits, ttlMs, blocked, blockMs] = (await this.client.redis.eval(HIT, 2, base, `${base}:blocked`, ttl, limit, blockDuration)) as [
-        number,
-        number,
-        number,
-        number,
-      ];
+      const [totalHits, ttlMs, blocked, blockMs] = (await this.client.redis.eval(
+        HIT,
+        2,
+        base,
+        `${base}:blocked`,
+        ttl,
+        limit,
+        blockDuration,
+      )) as [number, number, number, number];
       return {
         totalHits,
         timeToExpire: Math.ceil(Math.max(ttlMs, 0) / 1000),

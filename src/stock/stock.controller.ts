@@ -25,7 +25,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Public, Roles } from '../auth/auth-user.js';
-import { ErrorResponse } from '../common/error-response.js';
+import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
 import { NotFoundError } from '../common/errors.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
@@ -40,6 +40,7 @@ import {
 import { StockRepository } from './stock.repository.js';
 
 @ApiTags('stock')
+@ApiRateLimitedResponse()
 @Controller('stock')
 export class StockController {
   constructor(private readonly stock: StockRepository) {}

@@ -16,6 +16,7 @@ import {
   decideReservation,
 } from '../order/domain/reservation.js';
 import type { CatalogEntry } from '../order/domain/pricing.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { Product } from './product.schema.js';
 
 export interface ProductRecord {
@@ -48,22 +49,14 @@ export class VersionConflictError extends Error {
   }
 }
 
-/** Called on every lost optimistic-locking race, for metrics. */
-export type ConflictListener = (productId: string) => void;
-
 type ProductLean = Product & { _id: Types.ObjectId };
 
 @Injectable()
 export class StockRepository {
-  private readonly conflictListeners = new Set<ConflictListener>();
-
-  constructor(@InjectModel(Product.name) private readonly products: Model<Product>) {}
-
-  /** Subscribes to lost optimistic-locking races; returns the unsubscribe function. */
-  onConflict(listener: ConflictListener): () => void {
-    this.conflictListeners.add(listener);
-    return () => this.conflictListeners.delete(listener);
-  }
+  constructor(
+    @InjectModel(Product.name) private readonly products: Model<Product>,
+    private readonly metrics: Metrics,
+  ) {}
 
   async create(input: NewProduct): Promise<ProductRecord> {
     const created = await this.products.create({
@@ -144,12 +137,12 @@ export class StockRepository {
         .findOneAndUpdate(
           { _id: id, version: product.version },
           { $inc: { available: delta, received: delta, version: 1 } },
-          { new: true, projection: { holds: 0 } },
+          { returnDocument: 'after', projection: { holds: 0 } },
         )
         .lean<ProductLean>()
         .exec();
       if (updated) return toRecord(updated);
-      this.conflicted(id);
+      this.conflicted();
       if (attempt >= MAX_VERSION_CONFLICTS) throw new VersionConflictError(id, attempt);
       await sleep(conflictBackoffMs(attempt, Math.random()));
     }
@@ -194,7 +187,7 @@ export class StockRepository {
         )
         .exec();
       if (written.modifiedCount === 1) return { result: 'held' };
-      this.conflicted(productId);
+      this.conflicted();
       if (attempt >= MAX_VERSION_CONFLICTS) throw new VersionConflictError(productId, attempt);
       await sleep(conflictBackoffMs(attempt, Math.random()));
     }
@@ -210,8 +203,9 @@ export class StockRepository {
     return this.settle(productId, orderId, quantity, { reserved: -quantity, available: quantity });
   }
 
-  private conflicted(productId: string): void {
-    for (const listener of this.conflictListeners) listener(productId);
+  /** A lost optimistic-locking race: the product changed between our read and our write. */
+  private conflicted(): void {
+    this.metrics.versionConflicts.inc();
   }
 
   private async settle(

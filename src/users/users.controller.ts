@@ -11,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../auth/auth-user.js';
-import { ErrorResponse } from '../common/error-response.js';
+import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { UserEnvelope, toUserView } from './dto/user.view.js';
 import { UsersService } from './users.service.js';
@@ -23,6 +23,7 @@ import { UsersService } from './users.service.js';
 @ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed id' })
 @ApiNotFoundResponse({ type: ErrorResponse })
 @ApiParam({ name: 'id', description: 'User id (ObjectId)' })
+@ApiRateLimitedResponse()
 @Controller('users')
 @Roles('admin')
 export class UsersController {

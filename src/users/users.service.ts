@@ -63,7 +63,9 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   async setVip(id: string, isVip: boolean): Promise<UserDocument> {
-    const user = await this.users.findByIdAndUpdate(id, { $set: { isVip } }, { new: true }).exec();
+    const user = await this.users
+      .findByIdAndUpdate(id, { $set: { isVip } }, { returnDocument: 'after' })
+      .exec();
     if (!user) throw new NotFoundError('User');
     return user;
   }

@@ -47,7 +47,7 @@ export function testEnv(label: string, env: Record<string, string> = {}): Record
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ORDER_BACKOFF_MS: '20',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     // Tests place many orders from one loopback address; the rate-limit suite sets its own limits.
     RATE_LIMIT_PER_IP: '1000000',
     RATE_LIMIT_AUTH: '1000000',
@@ -77,9 +77,12 @@ export async function createTestApp(label: string, options: TestAppOptions = {})
     get: <T>(token: Type<T> | string | symbol) => app.get<T>(token),
     close: async () => {
       const connection = app.get<Connection>(getConnectionToken());
-      await connection.dropDatabase();
-      await app.close();
-      await removeRedisKeys(config.redisUrl, `${config.queue.prefix}:*`);
+      try {
+        await connection.dropDatabase();
+      } finally {
+        await app.close();
+        await removeRedisKeys(config.redisUrl, `${config.queue.prefix}:*`);
+      }
     },
   };
 }

@@ -28,7 +28,10 @@ class EsmToCjsTransformer extends TsJestTransformer {
 
 function withoutImportMeta(source) {
   if (!source.includes('import.meta')) return source;
-  return IMPORT_META.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), source);
+  return IMPORT_META.reduce(
+    (text, [pattern, replacement]) => text.replace(pattern, replacement),
+    source,
+  );
 }
 
 module.exports = { createTransformer: (config) => new EsmToCjsTransformer(config) };

@@ -1,7 +1,11 @@
 /**
- * Jest global setup: chooses MongoDB and Redis once per run (see services.ts), says which, and
- * hands their addresses to the test workers through the environment.
+ * Jest global setup: compiles the application (the multi-process tests run the built `dist/`,
+ * exactly as production does), chooses MongoDB and Redis once per run (see services.ts), says
+ * which, and hands their addresses to the test workers through the environment.
  */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ROOT } from './processes.js';
 import { Service, resolveMongo, resolveRedis } from './services.js';
 
 declare global {
@@ -9,6 +13,10 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   const mongo = await resolveMongo();
   const redis = await resolveRedis();
   globalThis.__TEST_SERVICES__ = [mongo, redis];

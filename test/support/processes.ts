@@ -12,7 +12,10 @@ export const ROOT = findRoot(process.cwd());
 function findRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'order-backend') {
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'order-backend'
+    ) {
       return dir;
     }
     if (path.dirname(dir) === dir) throw new Error(`run from inside the repository (cwd ${from})`);
@@ -21,21 +24,21 @@ function findRoot(from: string): string {
 
 export interface StartedProcess {
   child: ChildProcess;
-  /** The first stdout line that matched the readiness pattern. */
-  ready: RegExpMatchArray;
+  /** The first stdout line that matched the readiness pattern (empty without a pattern). */
+  ready: RegExpMatchArray | [];
   /** Everything the process wrote so far, for diagnostics. */
   output(): string;
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
 /**
- * Spawns `command` and resolves once a stdout line matches `readyPattern`; rejects with the
- * process output if it exits or stays silent past `timeoutMs`.
+ * Spawns `command` and resolves once a stdout line matches `readyPattern` (or at once when the
+ * pattern is null); rejects with the process output if it exits or stays silent past `timeoutMs`.
  */
 export function startProcess(
   command: string,
   args: string[],
-  readyPattern: RegExp,
+  readyPattern: RegExp | null,
   options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
 ): Promise<StartedProcess> {
   const { timeoutMs = 30_000, label = path.basename(command), ...spawnOptions } = options;
@@ -62,6 +65,9 @@ export function startProcess(
   };
 
   return new Promise((resolve, reject) => {
+    if (!readyPattern) {
+      child.once('spawn', () => resolve({ child, ready: [], output: () => output, stop }));
+    }
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -74,7 +80,7 @@ export function startProcess(
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
-        const match = line.match(readyPattern);
+        const match = readyPattern ? line.match(readyPattern) : null;
         if (match) {
           clearTimeout(timer);
           resolve({ child, ready: match, output: () => output, stop });

@@ -26,15 +26,23 @@ const MAX_FILES = 5;
 
 function scrub(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return value.replace(JWT, REDACTED);
-  if (depth > 4 || value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (depth > 4 || value === null || typeof value !== 'object' || value instanceof Date)
+    return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? REDACTED : scrub(v, depth + 1);
+  for (const [key, v] of Object.entries(value))
+    out[key] = SECRET_KEY.test(key) ? REDACTED : scrub(v, depth + 1);
   return out;
 }
 
 /** Adds the request/job context and redacts secrets. Keeps winston's symbol keys (level, splat). */
 const contextAndRedaction = winston.format((info) => {
+  // Nest's Logger.error(message) hands nest-winston `stack: [undefined]`; drop empty stacks.
+  if (Array.isArray(info.stack)) {
+    const frames = (info.stack as unknown[]).filter(Boolean);
+    if (frames.length) info.stack = frames;
+    else delete info.stack;
+  }
   for (const [key, value] of Object.entries(currentLogContext() ?? {})) info[key] ??= value;
   for (const key of Object.keys(info)) {
     if (key === 'level') continue;
@@ -74,5 +82,9 @@ export function createLogger(options: LoggingOptions): winston.Logger {
       });
     transports.push(file('error.log', 'error'), file('combined.log'));
   }
-  return winston.createLogger({ level: options.level, levels: winston.config.npm.levels, transports });
+  return winston.createLogger({
+    level: options.level,
+    levels: winston.config.npm.levels,
+    transports,
+  });
 }

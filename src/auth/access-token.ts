@@ -1,0 +1,44 @@
+/**
+ * How an access token is checked, in one place for both gates: the passport strategy that guards
+ * the Nest routes and `verifyAccessToken`, which guards what is mounted on Express directly (the
+ * queue dashboard). Same secret, issuer, algorithm and claims, so neither can drift.
+ */
+import { JwtService } from '@nestjs/jwt';
+import type { AppConfig } from '../config/config.js';
+import { ROLES } from '../users/user.schema.js';
+import type { Role } from '../users/user.schema.js';
+import type { AuthUser } from './auth-user.js';
+import { JWT_ISSUER } from './tokens.service.js';
+
+export interface AccessTokenVerification {
+  secret: string;
+  issuer: string;
+  algorithms: Array<'HS256'>;
+}
+
+export function accessTokenVerification(config: AppConfig): AccessTokenVerification {
+  return { secret: config.jwt.accessSecret, issuer: JWT_ISSUER, algorithms: ['HS256'] };
+}
+
+/** The caller verified claims name, or undefined when they are not access-token claims. */
+export function callerFromClaims(claims: unknown): AuthUser | undefined {
+  if (typeof claims !== 'object' || claims === null) return undefined;
+  const { sub, role } = claims as { sub?: unknown; role?: unknown };
+  if (typeof sub !== 'string' || !ROLES.includes(role as Role)) return undefined;
+  return { id: sub, role: role as Role };
+}
+
+const jwt = new JwtService();
+
+/** The caller of a valid access token; undefined when it is missing, forged, expired or malformed. */
+export function verifyAccessToken(
+  token: string | undefined,
+  config: AppConfig,
+): AuthUser | undefined {
+  if (!token) return undefined;
+  try {
+    return callerFromClaims(jwt.verify<object>(token, accessTokenVerification(config)));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,100 @@
+import { TestApp, createTestApp } from './support/app.js';
+import { createProduct, registerShopper, signInAdmin } from './support/shop.js';
+
+describe('rate limits', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp('ratelimit', {
+      env: {
+        RATE_LIMIT_AUTH: '3',
+        RATE_LIMIT_ORDERS: '2',
+        RATE_LIMIT_PER_IP: '40',
+        RATE_LIMIT_WINDOW: '60s',
+        TRUST_PROXY: 'loopback',
+      },
+    });
+  });
+  afterAll(() => app.close());
+
+  // Behind the trusted proxy (loopback) each test speaks for its own client address.
+  const from = (ip: string) => ({ 'X-Forwarded-For': ip });
+
+  it('answers the N+1st login attempt in the window with 429 and Retry-After', async () => {
+    const attempt = () =>
+      app
+        .agent()
+        .post('/auth/login')
+        .set(from('203.0.113.1'))
+        .send({ email: 'nobody@shop.test', password: 'wrong-password' });
+    for (let i = 0; i < 3; i++) expect((await attempt()).status).toBe(401);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: expect.stringMatching(/^Too many requests: retry after \d+ seconds$/),
+    });
+    // Another client is not affected.
+    expect(
+      (
+        await app
+          .agent()
+          .post('/auth/login')
+          .set(from('203.0.113.2'))
+          .send({ email: 'nobody@shop.test', password: 'wrong-password' })
+      ).status,
+    ).toBe(401);
+  });
+
+  it('limits orders per user, not per address', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 100 });
+    const [alice, bob] = [await registerShopper(app), await registerShopper(app)];
+    const order = (who: typeof alice) =>
+      who.http
+        .post('/order')
+        .set(from('203.0.113.3'))
+        .send({ items: [{ productId: product.id, quantity: 1 }] });
+    expect((await order(alice)).status).toBe(202);
+    expect((await order(alice)).status).toBe(202);
+    const limited = await order(alice);
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect((await order(bob)).status).toBe(202);
+  });
+
+  it('limits every route together per client address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 41; i++)
+      statuses.push(
+        (await app.agent().get('/stock/products-with-stock').set(from('203.0.113.4'))).status,
+      );
+    expect(statuses.slice(0, 40).every((s) => s === 200)).toBe(true);
+    expect(statuses[40]).toBe(429);
+    // Health checks and metrics scrapes are never limited.
+    await app.agent().get('/health').set(from('203.0.113.4')).expect(200);
+  });
+
+  // Last: closing the replica removes the Redis keys under the shared prefix.
+  it('counts in Redis, so a second API replica shares the limits', async () => {
+    const replica = await createTestApp('ratelimit-replica', {
+      env: { RATE_LIMIT_AUTH: '3', QUEUE_PREFIX: app.config.queue.prefix, TRUST_PROXY: 'loopback' },
+    });
+    try {
+      const attempt = (on: TestApp) =>
+        on
+          .agent()
+          .post('/auth/login')
+          .set(from('203.0.113.9'))
+          .send({ email: 'nobody@shop.test', password: 'wrong-password' });
+      expect((await attempt(app)).status).toBe(401);
+      expect((await attempt(replica)).status).toBe(401);
+      expect((await attempt(app)).status).toBe(401);
+      expect((await attempt(replica)).status).toBe(429);
+    } finally {
+      await replica.close();
+    }
+  });
+});
