@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Model } from 'mongoose';
 import { Types } from 'mongoose';
 import type request from 'supertest';
-import { JWT_ISSUER } from '../src/auth/tokens.service.js';
+import { JWT_ISSUER } from '../src/auth/jwt-keys.js';
 import { OrderDeadLetterProcessor } from '../src/order/order-dlq.processor.js';
 import { ORDER_QUEUE, OrderQueue } from '../src/order/order.queue.js';
 import { Order } from '../src/order/order.schema.js';

@@ -1,7 +1,7 @@
 import { JwtService } from '@nestjs/jwt';
 import { loadConfig } from '../config/config.js';
 import { callerFromClaims, verifyAccessToken } from './access-token.js';
-import { JWT_ISSUER } from './tokens.service.js';
+import { JWT_ISSUER } from './jwt-keys.js';
 
 const config = loadConfig({
   MONGODB_URI: 'mongodb://127.0.0.1:27017/shop',

@@ -4,20 +4,21 @@
  * queue dashboard). Same secret, issuer, algorithm and claims, so neither can drift.
  */
 import { JwtService } from '@nestjs/jwt';
+import type { KeyObject } from 'node:crypto';
 import type { AppConfig } from '../config/config.js';
 import { ROLES } from '../users/user.schema.js';
 import type { Role } from '../users/user.schema.js';
 import type { AuthUser } from './auth-user.js';
-import { JWT_ISSUER } from './tokens.service.js';
+import { JWT_ISSUER, hmacKey, tokenCodec } from './jwt-keys.js';
 
 export interface AccessTokenVerification {
-  secret: string;
+  secret: KeyObject;
   issuer: string;
   algorithms: Array<'HS256'>;
 }
 
 export function accessTokenVerification(config: AppConfig): AccessTokenVerification {
-  return { secret: config.jwt.accessSecret, issuer: JWT_ISSUER, algorithms: ['HS256'] };
+  return { secret: hmacKey(config.jwt.accessSecret), issuer: JWT_ISSUER, algorithms: ['HS256'] };
 }
 
 /** The caller verified claims name, or undefined when they are not access-token claims. */
@@ -28,7 +29,7 @@ export function callerFromClaims(claims: unknown): AuthUser | undefined {
   return { id: sub, role: role as Role };
 }
 
-const jwt = new JwtService();
+const codecs = new Map<string, JwtService>();
 
 /** The caller of a valid access token; undefined when it is missing, forged, expired or malformed. */
 export function verifyAccessToken(
@@ -37,7 +38,9 @@ export function verifyAccessToken(
 ): AuthUser | undefined {
   if (!token) return undefined;
   try {
-    return callerFromClaims(jwt.verify<object>(token, accessTokenVerification(config)));
+    let codec = codecs.get(config.jwt.accessSecret);
+    if (!codec) codecs.set(config.jwt.accessSecret, (codec = tokenCodec(config.jwt.accessSecret)));
+    return callerFromClaims(codec.verify<object>(token));
   } catch {
     return undefined;
   }

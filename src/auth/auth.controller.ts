@@ -26,7 +26,7 @@ import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService } from '../users/users.service.js';
-import { UserEnvelope, toUserView } from '../users/dto/user.view.js';
+import { SessionView, UserEnvelope, toUserView } from '../users/dto/user.view.js';
 import { AuthService } from './auth.service.js';
 import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { CurrentUser, Public } from './auth-user.js';
@@ -107,6 +107,19 @@ export class AuthController {
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(readCookie(req, REFRESH_COOKIE));
     clearAuthCookies(res, this.config);
+  }
+
+  @Get('session')
+  @ApiCookieAuth('access_token')
+  @ApiOperation({
+    summary: 'Who the access cookie names, without touching the database',
+    description:
+      'A cheap check for storefronts: 200 while the session is valid, 401 once it is not.',
+  })
+  @ApiOkResponse({ type: SessionView })
+  @ApiUnauthorizedResponse({ type: ErrorResponse })
+  session(@CurrentUser() caller: AuthUser): SessionView {
+    return { userId: caller.id, role: caller.role };
   }
 
   @Get('profile')

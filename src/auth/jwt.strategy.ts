@@ -17,7 +17,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       jwtFromRequest: ExtractJwt.fromExtractors([
         (req: Request) => readCookie(req, ACCESS_COOKIE) ?? null,
       ]),
-      secretOrKey: secret,
+      // jsonwebtoken (under passport-jwt) takes a KeyObject; passport-jwt's types predate that.
+      secretOrKey: secret as unknown as Buffer,
       issuer,
       algorithms,
       ignoreExpiration: false,

@@ -8,9 +8,8 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Role } from '../users/user.schema.js';
 import { TokenPair } from './cookies.js';
+import { tokenCodec } from './jwt-keys.js';
 import { RefreshToken } from './refresh-token.schema.js';
-
-export const JWT_ISSUER = 'order-backend';
 
 export interface AccessClaims {
   sub: string;
@@ -26,40 +25,36 @@ interface RefreshClaims {
 /** Signs access and refresh JWTs and keeps the refresh-token families that make rotation safe. */
 @Injectable()
 export class TokensService {
+  private readonly accessTokens: JwtService;
+  private readonly refreshTokenCodec: JwtService;
+
   constructor(
-    private readonly jwt: JwtService,
     @InjectModel(RefreshToken.name) private readonly refreshTokens: Model<RefreshToken>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.accessTokens = tokenCodec(config.jwt.accessSecret, config.jwt.accessTtlSeconds);
+    this.refreshTokenCodec = tokenCodec(config.jwt.refreshSecret, config.jwt.refreshTtlSeconds);
+  }
 
   /** Starts a session (new family) or continues one (rotation). */
   async issue(user: { id: string; role: Role }, family: string = randomUUID()): Promise<TokenPair> {
     const jti = randomUUID();
-    const { accessSecret, refreshSecret, accessTtlSeconds, refreshTtlSeconds } = this.config.jwt;
+    const { refreshTtlSeconds } = this.config.jwt;
     await this.refreshTokens.create({
       _id: jti,
       family,
       userId: user.id,
       expiresAt: new Date(Date.now() + refreshTtlSeconds * 1000),
     });
-    const accessToken = await this.jwt.signAsync(
-      { sub: user.id, role: user.role } satisfies AccessClaims,
-      {
-        secret: accessSecret,
-        expiresIn: accessTtlSeconds,
-        issuer: JWT_ISSUER,
-        algorithm: 'HS256',
-      },
-    );
-    const refreshToken = await this.jwt.signAsync(
-      { sub: user.id, jti, fam: family } satisfies RefreshClaims,
-      {
-        secret: refreshSecret,
-        expiresIn: refreshTtlSeconds,
-        issuer: JWT_ISSUER,
-        algorithm: 'HS256',
-      },
-    );
+    const accessToken = await this.accessTokens.signAsync({
+      sub: user.id,
+      role: user.role,
+    } satisfies AccessClaims);
+    const refreshToken = await this.refreshTokenCodec.signAsync({
+      sub: user.id,
+      jti,
+      fam: family,
+    } satisfies RefreshClaims);
     return { accessToken, refreshToken };
   }
 
@@ -107,11 +102,7 @@ export class TokensService {
   private async verifyRefresh(token: string | undefined): Promise<RefreshClaims> {
     if (!token) throw new AuthenticationError('Refresh token missing');
     try {
-      const claims = await this.jwt.verifyAsync<RefreshClaims>(token, {
-        secret: this.config.jwt.refreshSecret,
-        issuer: JWT_ISSUER,
-        algorithms: ['HS256'],
-      });
+      const claims = await this.refreshTokenCodec.verifyAsync<RefreshClaims>(token);
       if (
         typeof claims.jti !== 'string' ||
         typeof claims.fam !== 'string' ||

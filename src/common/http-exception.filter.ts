@@ -68,8 +68,30 @@ export class HttpExceptionFilter implements ExceptionFilter {
           : exception.message;
       return { status, message };
     }
+    if (isDatabaseUnreachable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        message: 'The database cannot be reached right now; retry shortly',
+      };
+    }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' };
   }
+}
+
+const UNREACHABLE = new Set([
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+  'MongoServerClosedError',
+]);
+
+/** The driver's errors for a MongoDB it cannot reach: a 503 the client may retry, not a bug. */
+function isDatabaseUnreachable(exception: unknown): boolean {
+  const name = (exception as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && UNREACHABLE.has(name);
 }
 
 /** Express's body parser errors (Nest wraps them as HttpExceptions) in words a client can act on. */

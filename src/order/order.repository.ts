@@ -3,13 +3,19 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { Verdict } from './domain/order-state.js';
 import { Order } from './order.schema.js';
+import { nativeCollection } from '../common/native-collection.js';
+import type { Collection } from 'mongodb';
 
 export type OrderRecord = Order & { _id: Types.ObjectId };
 
 /** Every query and write on orders. Status changes are conditional on the status they leave. */
 @Injectable()
 export class OrderRepository {
-  constructor(@InjectModel(Order.name) private readonly orders: Model<Order>) {}
+  private readonly orderDocs: Collection<OrderRecord>;
+
+  constructor(@InjectModel(Order.name) private readonly orders: Model<Order>) {
+    this.orderDocs = nativeCollection<OrderRecord>(orders);
+  }
 
   async create(
     order: Omit<
@@ -23,12 +29,26 @@ export class OrderRepository {
       | 'decidedAt'
     >,
   ): Promise<OrderRecord> {
-    const created = await this.orders.create({ ...order, status: 'PENDING' });
-    return created.toObject<OrderRecord>();
+    const now = new Date();
+    const record: OrderRecord = {
+      _id: new Types.ObjectId(),
+      ...order,
+      status: 'PENDING',
+      failureReason: null,
+      attempts: 0,
+      lastError: null,
+      decidedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // Validated and priced already: a plain insert keeps mongoose's document machinery (casting,
+    // validators, hydration) off the hottest path. The unique index still answers with 11000.
+    await this.orderDocs.insertOne(record);
+    return record;
   }
 
   async findById(id: string): Promise<OrderRecord | undefined> {
-    return (await this.orders.findById(id).lean<OrderRecord>().exec()) ?? undefined;
+    return (await this.orderDocs.findOne({ _id: new Types.ObjectId(id) })) ?? undefined;
   }
 
   async findByIdempotencyKey(
@@ -69,22 +89,21 @@ export class OrderRepository {
     attempts: number,
     lastError?: string,
   ): Promise<OrderRecord | undefined> {
-    const decided = await this.orders
-      .findOneAndUpdate(
-        { _id: id, status: 'PENDING' },
-        {
-          $set: {
-            status: verdict.status,
-            failureReason: verdict.status === 'FAILED' ? verdict.reason : null,
-            attempts,
-            lastError: lastError ?? null,
-            decidedAt: new Date(),
-          },
+    const now = new Date();
+    const decided = await this.orderDocs.findOneAndUpdate(
+      { _id: new Types.ObjectId(id), status: 'PENDING' },
+      {
+        $set: {
+          status: verdict.status,
+          failureReason: verdict.status === 'FAILED' ? verdict.reason : null,
+          attempts,
+          lastError: lastError ?? null,
+          decidedAt: now,
+          updatedAt: now,
         },
-        { returnDocument: 'after' },
-      )
-      .lean<OrderRecord>()
-      .exec();
+      },
+      { returnDocument: 'after' },
+    );
     return decided ?? undefined;
   }
 

@@ -23,6 +23,7 @@ export interface Placement {
   replayed: boolean;
 }
 
+const ENQUEUE_TIMEOUT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Accepting orders: validate against the catalog, persist, then enqueue. Never touches stock. */
@@ -53,15 +54,16 @@ export class OrderService {
       );
     }
     const requestHash = idempotencyKey === undefined ? undefined : fingerprint(lines);
-    const [earlier, user, catalog] = await Promise.all([
+    const [earlier, isVip, catalog] = await Promise.all([
       idempotencyKey === undefined
         ? undefined
         : this.orders.findByIdempotencyKey(caller.id, idempotencyKey),
-      this.users.findById(caller.id),
+      this.users.vipStatus(caller.id),
       this.stock.catalogEntries(lines.map((line) => line.productId)),
     ]);
     if (earlier) return this.replay(earlier, requestHash);
-    if (!user) throw new AuthenticationError('The account of this session no longer exists');
+    if (isVip === undefined)
+      throw new AuthenticationError('The account of this session no longer exists');
     const priced = priceOrder(lines, catalog);
     if (!priced.ok) throw new InvalidInputError(priced.problem);
 
@@ -72,7 +74,7 @@ export class OrderService {
         items: priced.items,
         total: priced.total,
         currency: priced.currency,
-        priority: priorityFor(user.isVip),
+        priority: priorityFor(isVip),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey, requestHash }),
       });
     } catch (err) {
@@ -113,13 +115,28 @@ export class OrderService {
     return { order, replayed: true };
   }
 
+  /**
+   * Bounded: while Redis is unreachable BullMQ would wait for it indefinitely. The order is stored
+   * already; the add still completes when Redis returns (a no-op if the sweep got there first).
+   */
   private async enqueue(order: OrderRecord): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.queue.enqueue(order._id.toString(), order.priority);
+      await Promise.race([
+        this.queue.enqueue(order._id.toString(), order.priority),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer from Redis within ${ENQUEUE_TIMEOUT_MS} ms`)),
+            ENQUEUE_TIMEOUT_MS,
+          );
+        }),
+      ]);
     } catch (err) {
       this.logger.warn(
         `order ${order._id.toString()} stored but not enqueued yet (${String(err)}); the recovery sweep will enqueue it`,
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { Model, Types } from 'mongoose';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ConflictError, NotFoundError, isDuplicateKeyError } from '../common/errors.js';
@@ -54,6 +54,15 @@ export class UsersService implements OnApplicationBootstrap {
 
   async findById(id: string): Promise<UserDocument | undefined> {
     return (await this.users.findById(id).exec()) ?? undefined;
+  }
+
+  /** The account's VIP flag (undefined when the account is gone), read without hydrating it. */
+  async vipStatus(id: string): Promise<boolean | undefined> {
+    const user = await this.users.collection.findOne<{ isVip: boolean }>(
+      { _id: new Types.ObjectId(id) },
+      { projection: { isVip: 1 } },
+    );
+    return user?.isVip;
   }
 
   async getById(id: string): Promise<UserDocument> {

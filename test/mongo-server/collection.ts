@@ -113,10 +113,11 @@ export class Collection {
 
   /** Matching documents in natural order; `limit` 0 means no limit. */
   match(filter: Document, limit = 0): Document[] {
-    const query = new Query(filter);
+    // `{_id: v}` and `{_id: {$in: [...]}}`: the _id lookup finds exactly the matches.
+    const query = isIdLookup(filter) ? undefined : new Query(filter);
     const out: Document[] = [];
     for (const doc of this.candidates(filter)) {
-      if (!query.test(doc)) continue;
+      if (query && !query.test(doc)) continue;
       out.push(doc);
       if (limit > 0 && out.length >= limit) break;
     }
@@ -228,6 +229,20 @@ export function equalityConditions(filter: Document): Map<string, unknown[]> {
   };
   visit(filter);
   return out;
+}
+
+/** A filter on `_id` alone, by value, `$eq` or `$in`: answered entirely by the _id map. */
+function isIdLookup(filter: Document): boolean {
+  const keys = Object.keys(filter);
+  if (keys.length !== 1 || keys[0] !== '_id') return false;
+  const cond = filter._id;
+  if (isOperatorObject(cond)) {
+    const ops = Object.keys(cond);
+    return (
+      ops.length === 1 && (ops[0] === '$eq' || ops[0] === '$in') && pinnedValues(cond) !== null
+    );
+  }
+  return pinnedValues(cond) !== null;
 }
 
 function pinnedValues(cond: unknown): unknown[] | null {

@@ -4,7 +4,7 @@
  * as single-document writes are in mongod.
  */
 import { Binary, ObjectId } from 'bson';
-import { Aggregator, Query } from 'mingo';
+import { Aggregator, ProcessingMode, Query } from 'mingo';
 import { MingoError } from 'mingo/util';
 import { ChangeSink, Collection } from './collection.js';
 import { CursorRegistry } from './cursors.js';
@@ -603,7 +603,9 @@ export class Engine implements ChangeSink {
     const rest = leadingMatch ? stages.slice(1) : stages;
     const results = new Aggregator(rest, {
       ...QUERY_OPTIONS,
-      processingMode: 1, // clone input: stages must never modify stored documents
+      // Stages that reshape documents could write into the stored ones: give them copies. Counting
+      // and grouping (countDocuments is `$match` + `$group`) only read, so they skip the copy.
+      processingMode: rest.every(readsOnly) ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
       collectionResolver: (name: string) => [...(this.collection(db, name, false)?.all() ?? [])],
     }).run<Document>(input);
 
@@ -678,6 +680,20 @@ export class Engine implements ChangeSink {
     for (const indexName of names) coll.dropIndex(indexName);
     return { nIndexesWas, ok: 1 };
   }
+}
+
+const READ_ONLY_STAGES = new Set([
+  '$match',
+  '$group',
+  '$count',
+  '$sort',
+  '$skip',
+  '$limit',
+  '$sortByCount',
+]);
+
+function readsOnly(stage: Document): boolean {
+  return Object.keys(stage).every((name) => READ_ONLY_STAGES.has(name));
 }
 
 // ---- argument helpers ----

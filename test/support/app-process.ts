@@ -18,14 +18,22 @@ export interface AppProcess {
  * Starts one process of the app with `env` (a full environment as `testEnv` builds it) and waits
  * until its /health answers. Workers get a health port so readiness can be seen.
  */
-export async function startAppProcess(env: Record<string, string>): Promise<AppProcess> {
+export async function startAppProcess(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<AppProcess> {
   const role = env.APP_ROLE ?? 'all';
   const portVariable = role === 'worker' ? 'WORKER_HEALTH_PORT' : 'PORT';
   const port = env[portVariable] ?? String(await freePort());
-  const started = await startProcess(process.execPath, [path.join(ROOT, 'dist', 'main.js')], null, {
-    env: { PATH: process.env.PATH ?? '', ...env, [portVariable]: port },
-    label: `app (${role})`,
-  });
+  const started = await startProcess(
+    process.execPath,
+    [...nodeArgs, path.join(ROOT, 'dist', 'main.js')],
+    null,
+    {
+      env: { PATH: process.env.PATH ?? '', ...env, [portVariable]: port },
+      label: `app (${role})`,
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {

@@ -65,9 +65,6 @@ export function startProcess(
   };
 
   return new Promise((resolve, reject) => {
-    if (!readyPattern) {
-      child.once('spawn', () => resolve({ child, ready: [], output: () => output, stop }));
-    }
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -88,6 +85,12 @@ export function startProcess(
       }
     });
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    if (!readyPattern) {
+      child.once('spawn', () => {
+        clearTimeout(timer);
+        resolve({ child, ready: [], output: () => output, stop });
+      });
+    }
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -6,6 +6,7 @@
  * `redis-server` started on a free port, otherwise a clear error saying how to get Redis.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import * as net from 'node:net';
 import { Redis } from 'ioredis';
 import { StartedProcess, startProcess, startTsProcess } from './processes.js';
@@ -88,7 +89,10 @@ export async function startRedisServer(
   const port = options.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--daemonize', 'no'];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
-  if (options.dir) args.push('--dir', options.dir);
+  if (options.dir) {
+    mkdirSync(options.dir, { recursive: true });
+    args.push('--dir', options.dir);
+  }
   const proc = await startProcess('redis-server', args, /Ready to accept connections/, {
     label: 'redis-server',
   });

@@ -23,6 +23,14 @@ export class UserView {
   createdAt!: Date;
 }
 
+export class SessionView {
+  @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a79' })
+  userId!: string;
+
+  @ApiProperty({ enum: ROLES })
+  role!: Role;
+}
+
 export class UserEnvelope {
   @ApiProperty({ type: UserView })
   user!: UserView;

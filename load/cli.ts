@@ -1,0 +1,121 @@
+/**
+ * `npm run load:<scenario>` / `npm run chaos:<drill>`: runs one scenario, prints and writes its
+ * report (load/results/), and exits non-zero when an invariant failed.
+ */
+import { median, writeReport } from './lib/report.js';
+import { build } from './lib/stack.js';
+import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
+import { mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
+import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
+import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
+
+type Scenario = (args: Record<string, string | undefined>) => Promise<RunResult>;
+
+const number = (value: string | undefined, fallback: number) =>
+  value === undefined ? fallback : Number(value);
+
+const SCENARIOS: Record<string, Scenario> = {
+  contention: (args) =>
+    runContention({
+      ...CONTENTION_DEFAULTS,
+      shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
+      stock: number(args.stock, CONTENTION_DEFAULTS.stock),
+      connections: number(args.connections, CONTENTION_DEFAULTS.connections),
+      workers: number(args.workers, CONTENTION_DEFAULTS.workers),
+    }),
+  throughput: (args) =>
+    runThroughput({
+      seconds: number(args.seconds, THROUGHPUT_DEFAULTS.seconds),
+      shoppers: number(args.shoppers, THROUGHPUT_DEFAULTS.shoppers),
+      products: number(args.products, THROUGHPUT_DEFAULTS.products),
+      connections: number(args.connections, THROUGHPUT_DEFAULTS.connections),
+      workers: number(args.workers, THROUGHPUT_DEFAULTS.workers),
+      baseline: args.baseline !== 'false',
+    }),
+  'worker-kill': (args) =>
+    workerKill({
+      shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
+      stock: number(args.stock, CONTENTION_DEFAULTS.stock),
+      kills: number(args.kills, 4),
+    }),
+  'redis-restart': (args) =>
+    redisRestart({
+      shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
+      stock: number(args.stock, CONTENTION_DEFAULTS.stock),
+      downMs: number(args.down, 2000),
+    }),
+  'mongo-outage': (args) =>
+    mongoOutage({
+      shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
+      stock: number(args.stock, CONTENTION_DEFAULTS.stock),
+      downMs: number(args.down, 3000),
+    }),
+  baseline: (args) =>
+    runBaseline({
+      connections: number(args.connections, BASELINE_DEFAULTS.connections),
+      seconds: number(args.seconds, BASELINE_DEFAULTS.seconds),
+      jobs: number(args.jobs, BASELINE_DEFAULTS.jobs),
+      concurrency: number(args.concurrency, BASELINE_DEFAULTS.concurrency),
+    }),
+};
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const scenario = name ? SCENARIOS[name] : undefined;
+  if (!name || !scenario)
+    throw new Error(`usage: load/cli.ts <${Object.keys(SCENARIOS).join('|')}> [--option value]`);
+  const values: Record<string, string | undefined> = {};
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i];
+    if (!key.startsWith('--') || rest[i + 1] === undefined)
+      throw new Error(`options are --name value pairs, got "${rest.join(' ')}"`);
+    values[key.slice(2)] = rest[i + 1];
+  }
+  const runs = Number(values.runs ?? 1);
+  build();
+  const results: RunResult[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const result = await scenario(values);
+    results.push(result);
+    process.stdout.write(
+      `\n${writeReport(runs > 1 ? `${name}-run${run}` : name, result.figures, result.checks, result.lines)}\n`,
+    );
+  }
+  if (runs > 1) {
+    const medians = medianFigures(results.map((r) => r.figures));
+    const lines = [
+      `Median of ${runs} runs of \`npm run ${name.includes('-') ? 'chaos' : 'load'}:${name}\` (each run's report is beside this one).`,
+      '',
+      '```json',
+      JSON.stringify(medians, null, 2),
+      '```',
+    ];
+    process.stdout.write(
+      `\n${writeReport(
+        `${name}-median`,
+        medians,
+        results.flatMap((r) => r.checks),
+        lines,
+      )}\n`,
+    );
+  }
+  process.exit(results.every((r) => r.checks.every((c) => c.ok)) ? 0 : 1);
+}
+
+/** The median of every numeric figure (nested objects included) across runs. */
+function medianFigures(figures: Array<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(figures[0] ?? {})) {
+    const values = figures.map((f) => f[key]);
+    if (values.every((v): v is number => typeof v === 'number')) out[key] = median(values);
+    else if (values.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
+      out[key] = medianFigures(values as Array<Record<string, unknown>>);
+    } else out[key] = values[0];
+  }
+  return out;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,43 @@
+/**
+ * CPU time per process over a phase, from /proc (Linux): where the machine's two cores went.
+ * Processes that are gone or not on this machine are left out.
+ */
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100;
+
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may contain spaces): utime is the 14th, stime the 15th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CpuSample {
+  at: number;
+  seconds: Record<string, number>;
+}
+
+export function sampleCpu(pids: Record<string, number | undefined>): CpuSample {
+  const seconds: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const value = pid === undefined ? undefined : cpuSeconds(pid);
+    if (value !== undefined) seconds[name] = value;
+  }
+  return { at: Date.now(), seconds };
+}
+
+/** Share of one core each process used between two samples (1 = a whole core). */
+export function coresUsed(from: CpuSample, to: CpuSample): Record<string, number> {
+  const wall = (to.at - from.at) / 1000;
+  const out: Record<string, number> = {};
+  for (const [name, end] of Object.entries(to.seconds)) {
+    const start = from.seconds[name];
+    if (start !== undefined) out[name] = Math.round(((end - start) / wall) * 100) / 100;
+  }
+  return out;
+}

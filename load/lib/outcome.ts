@@ -1,0 +1,111 @@
+/** What happened to the orders of a run, read straight from MongoDB, and the invariant checks. */
+import { ObjectId } from 'mongodb';
+import type { Check } from './report.js';
+import type { Stack } from './stack.js';
+
+const objectIds = (ids: string[]) => ids.map((id) => new ObjectId(id));
+
+export interface Outcome {
+  orders: number;
+  pending: number;
+  confirmed: number;
+  failed: Record<string, number>;
+  vip: { orders: number; confirmed: number };
+  regular: { orders: number; confirmed: number };
+  confirmedUnits: Record<string, number>;
+}
+
+export async function outcomeOf(stack: Stack, ids: string[]): Promise<Outcome> {
+  const docs = await stack.orders
+    .find(
+      { _id: { $in: objectIds(ids) } },
+      { projection: { status: 1, failureReason: 1, priority: 1, items: 1 } },
+    )
+    .toArray();
+  const outcome: Outcome = {
+    orders: docs.length,
+    pending: 0,
+    confirmed: 0,
+    failed: {},
+    vip: { orders: 0, confirmed: 0 },
+    regular: { orders: 0, confirmed: 0 },
+    confirmedUnits: {},
+  };
+  for (const order of docs) {
+    const group = order.priority === 'VIP' ? outcome.vip : outcome.regular;
+    group.orders++;
+    if (order.status === 'PENDING') outcome.pending++;
+    if (order.status === 'FAILED')
+      outcome.failed[order.failureReason ?? 'UNKNOWN'] =
+        (outcome.failed[order.failureReason ?? 'UNKNOWN'] ?? 0) + 1;
+    if (order.status === 'CONFIRMED') {
+      outcome.confirmed++;
+      group.confirmed++;
+      for (const item of order.items)
+        outcome.confirmedUnits[item.productId] =
+          (outcome.confirmedUnits[item.productId] ?? 0) + item.quantity;
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Polls until no order of the run's database is PENDING; returns how long that took, or undefined
+ * on timeout. The query is the cheap indexed one (status), so watching does not slow the run down.
+ */
+export async function waitUntilDecided(
+  stack: Stack,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const started = Date.now();
+  for (;;) {
+    const pending = await stack.orders
+      .countDocuments({ status: 'PENDING' })
+      .catch(() => Number.NaN);
+    if (pending === 0) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Stock accounting for each product: available + reserved + sold = received, no hold left,
+ * nothing negative, and sold equals the units of all CONFIRMED orders in the database (no change
+ * applied twice, none lost). All orders count, not only those whose 202 the load generator saw: a
+ * request cut off at the end of a timed run may still have been accepted and processed.
+ */
+export async function stockChecks(stack: Stack, productIds: string[]): Promise<Check[]> {
+  const products = await stack.products.find({ _id: { $in: objectIds(productIds) } }).toArray();
+  const confirmedUnits = new Map<string, number>();
+  for await (const order of stack.orders.find(
+    { status: 'CONFIRMED' },
+    { projection: { items: 1 } },
+  )) {
+    for (const item of order.items)
+      confirmedUnits.set(item.productId, (confirmedUnits.get(item.productId) ?? 0) + item.quantity);
+  }
+  const problems: string[] = [];
+  for (const p of products) {
+    const id = p._id.toString();
+    if (p.available + p.reserved + p.sold !== p.received)
+      problems.push(
+        `${id}: available ${p.available} + reserved ${p.reserved} + sold ${p.sold} != received ${p.received}`,
+      );
+    if (p.available < 0 || p.reserved < 0 || p.sold < 0) problems.push(`${id}: negative stock`);
+    if (p.reserved !== 0 || p.holds.length !== 0)
+      problems.push(`${id}: ${p.reserved} units still reserved`);
+    if (p.sold !== (confirmedUnits.get(id) ?? 0))
+      problems.push(
+        `${id}: sold ${p.sold} but confirmed orders hold ${confirmedUnits.get(id) ?? 0}`,
+      );
+  }
+  return [
+    {
+      name: 'stock conservation, nothing negative, nothing held, sold = confirmed units',
+      ok: problems.length === 0 && products.length === productIds.length,
+      detail: problems.length
+        ? problems.slice(0, 5).join('; ')
+        : `${products.length} product(s) exact`,
+    },
+  ];
+}

@@ -1,0 +1,225 @@
+/**
+ * The system under load, as production runs it: the built app in separate `api` and `worker`
+ * processes, MongoDB (MONGODB_URI, or the offline server) and Redis (REDIS_URL, a local one, or
+ * one the scenario owns so it can restart it). Everything it starts, it stops.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Collection, MongoClient, ObjectId } from 'mongodb';
+import { AppProcess, startAppProcess } from '../../test/support/app-process.js';
+import { ROOT } from '../../test/support/processes.js';
+import {
+  OfflineMongo,
+  Service,
+  freePort,
+  resolveMongo,
+  resolveRedis,
+  startOfflineMongo,
+  startRedisServer,
+} from '../../test/support/services.js';
+
+export const ADMIN = { email: 'load-admin@shop.test', password: 'load-admin-password' };
+
+/** The documents the scenarios read back, as stored (see src/order and src/stock schemas). */
+export interface OrderDoc {
+  _id: ObjectId;
+  status: 'PENDING' | 'CONFIRMED' | 'FAILED';
+  failureReason: string | null;
+  priority: 'VIP' | 'REGULAR';
+  items: Array<{ productId: string; quantity: number }>;
+  createdAt: Date;
+  decidedAt: Date | null;
+}
+
+export interface ProductDoc {
+  _id: ObjectId;
+  available: number;
+  reserved: number;
+  sold: number;
+  received: number;
+  holds: Array<{ orderId: string; quantity: number }>;
+}
+
+export interface StackOptions {
+  label: string;
+  apis?: number;
+  workers?: number;
+  /** Own a Redis (with AOF on disk) that the scenario may restart. */
+  ownRedis?: boolean;
+  /** Own an offline MongoDB server (with --dbpath) that the scenario may restop. */
+  ownMongo?: boolean;
+  env?: Record<string, string>;
+  /** Write a V8 CPU profile of every app process here (`--cpu-prof`), one file per process. */
+  profileDir?: string;
+}
+
+export interface Stack {
+  apiUrl: string;
+  env: Record<string, string>;
+  mongoDescription: string;
+  redisDescription: string;
+  orders: Collection<OrderDoc>;
+  products: Collection<ProductDoc>;
+  apis: AppProcess[];
+  workers: AppProcess[];
+  startWorker(): Promise<AppProcess>;
+  /** Process ids of everything taking part, for CPU accounting. */
+  pids(): Record<string, number | undefined>;
+  /** For scenarios that own Redis: stop it (SIGTERM, AOF flushed) and start it on the same port. */
+  restartRedis?(downMs: number): Promise<void>;
+  /** For scenarios that own MongoDB: stop the server and start it again on the same data. */
+  restartMongo?(downMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The process id of the Redis server at `url` when it runs on this machine. */
+async function serverPid(url: string): Promise<number | undefined> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const info = await client.info('server');
+    const match = /process_id:(\d+)/.exec(info);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Compiles src/ so the processes run the current code, as `node dist/main.js`. */
+export function build(): void {
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const scratch = mkdtempSync(path.join(tmpdir(), `load-${options.label}-`));
+  const stoppers: Array<() => Promise<void>> = [];
+  let mongo: Service & {
+    restart?: (downMs: number) => Promise<void>;
+    pid?: () => number | undefined;
+  };
+  if (options.ownMongo && !process.env.MONGODB_URI) {
+    const port = await freePort();
+    const dbPath = path.join(scratch, 'mongo');
+    let server = await startOfflineMongo({ port, dbPath });
+    mongo = {
+      url: server.url,
+      pid: () => server.process.child.pid,
+      description: `${server.description} (owned, data in ${dbPath})`,
+      stop: () => server.stop(),
+      restart: async (downMs) => {
+        await server.stop();
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        server = await startOfflineMongo({ port, dbPath });
+      },
+    };
+  } else {
+    const resolved = await resolveMongo();
+    mongo = {
+      ...resolved,
+      pid: () => ('process' in resolved ? (resolved as OfflineMongo).process.child.pid : undefined),
+    };
+  }
+  const mongoPid = () => mongo.pid?.();
+  stoppers.push(() => mongo.stop());
+
+  let redis: Service & { restart?: (downMs: number) => Promise<void> };
+  if (options.ownRedis) {
+    const port = await freePort();
+    const dir = path.join(scratch, 'redis');
+    let server = await startRedisServer({ port, dir, appendOnly: true });
+    redis = {
+      url: server.url,
+      description: `redis-server owned by the scenario at ${server.url} (AOF in ${dir})`,
+      stop: () => server.stop(),
+      restart: async (downMs) => {
+        await server.stop();
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        server = await startRedisServer({ port, dir, appendOnly: true });
+      },
+    };
+  } else {
+    redis = await resolveRedis();
+  }
+  stoppers.push(() => redis.stop());
+
+  const redisPid = await serverPid(redis.url);
+  const runId = `load${Date.now().toString(36)}`;
+  const mongoUrl = new URL(mongo.url);
+  mongoUrl.pathname = `/${runId}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    MONGODB_URI: mongoUrl.toString(),
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: runId,
+    JWT_ACCESS_SECRET: randomBytes(32).toString('hex'),
+    JWT_REFRESH_SECRET: randomBytes(32).toString('hex'),
+    // Accounts are set up through the real sign-up flow; cost 4 keeps 1,000 of them quick.
+    BCRYPT_ROUNDS: '4',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'warn',
+    // One load generator is one client address; limits are tested elsewhere.
+    RATE_LIMIT_PER_IP: '1000000000',
+    RATE_LIMIT_AUTH: '1000000000',
+    RATE_LIMIT_ORDERS: '1000000000',
+    ...options.env,
+  };
+
+  const profiling = (role: string): string[] =>
+    options.profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, role)}`]
+      : [];
+  const apis: AppProcess[] = [];
+  for (let i = 0; i < (options.apis ?? 1); i++)
+    apis.push(await startAppProcess({ ...env, APP_ROLE: 'api' }, profiling('api')));
+  const workers: AppProcess[] = [];
+  const startWorker = async () => {
+    const worker = await startAppProcess({ ...env, APP_ROLE: 'worker' }, profiling('worker'));
+    workers.push(worker);
+    return worker;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  const client = await MongoClient.connect(env.MONGODB_URI);
+  const db = client.db();
+  return {
+    apiUrl: apis[0].url,
+    env,
+    mongoDescription: mongo.description,
+    redisDescription: redis.description,
+    orders: db.collection<OrderDoc>('orders'),
+    products: db.collection<ProductDoc>('products'),
+    apis,
+    workers,
+    startWorker,
+    pids: () => ({
+      ...Object.fromEntries(
+        apis.map((p, i) => [`api${apis.length > 1 ? i + 1 : ''}`, p.process.child.pid]),
+      ),
+      ...Object.fromEntries(
+        workers.map((p, i) => [`worker${workers.length > 1 ? i + 1 : ''}`, p.process.child.pid]),
+      ),
+      mongo: mongoPid(),
+      redis: redisPid,
+      'load generator': process.pid,
+    }),
+    ...(redis.restart ? { restartRedis: redis.restart } : {}),
+    ...(mongo.restart ? { restartMongo: mongo.restart } : {}),
+    stop: async () => {
+      await Promise.all([...apis, ...workers].map((p) => p.stop('SIGTERM')));
+      await db.dropDatabase().catch(() => undefined);
+      await client.close();
+      for (const stopService of stoppers.reverse()) await stopService();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

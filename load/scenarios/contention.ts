@@ -1,0 +1,224 @@
+/**
+ * A hot product: N shoppers (10% VIP), each signed in beforehand, each order 1 unit of a product
+ * with S units, all as fast as autocannon can send. Checks that exactly S units are sold, nothing
+ * goes negative, nothing stays PENDING, and VIPs succeed more often than regular shoppers.
+ */
+import autocannon from 'autocannon';
+import { Outcome, outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
+import { coresUsed, sampleCpu } from '../lib/cpu.js';
+import { Check, round } from '../lib/report.js';
+import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
+import { Stack, StackOptions, startStack } from '../lib/stack.js';
+import { BASELINE_DEFAULTS, measureCeilings } from './baseline.js';
+
+export interface ContentionOptions {
+  shoppers: number;
+  stock: number;
+  vipShare: number;
+  connections: number;
+  workers: number;
+  settleTimeoutMs: number;
+  /** Measure the ceilings in the same run, for the ratios. */
+  baseline: boolean;
+  stack?: Partial<StackOptions>;
+  /** Starts with the load and runs as long as it likes (fault drills); settling is measured after it. */
+  during?: (stack: Stack) => Promise<void>;
+  /** Statuses a drill may see besides 202 (e.g. 503 while the database is down). */
+  tolerated?: number[];
+  /** Under faults, priority order is not promised; drills skip the VIP comparison. */
+  checkPriority?: boolean;
+  /** More checks on the live stack, run before it is stopped. */
+  finalChecks?: (stack: Stack) => Check[];
+}
+
+export const CONTENTION_DEFAULTS: ContentionOptions = {
+  shoppers: 1000,
+  stock: 100,
+  vipShare: 0.1,
+  connections: 100,
+  workers: 1,
+  settleTimeoutMs: 120_000,
+  baseline: true,
+};
+
+export interface RunResult {
+  figures: Record<string, unknown>;
+  checks: Check[];
+  lines: string[];
+}
+
+export interface OrderBurst {
+  acknowledged: string[];
+  statuses: Record<string, number>;
+  errors: number;
+  seconds: number;
+  latency: { p50: number; p90: number; p99: number; max: number };
+}
+
+/** Each shopper places one order of `items`, `connections` at a time, as fast as the API takes them. */
+export async function orderBurst(
+  apiUrl: string,
+  shoppers: Shopper[],
+  items: (i: number) => Array<{ productId: string; quantity: number }>,
+  connections: number,
+): Promise<OrderBurst> {
+  const acknowledged: string[] = [];
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  const result = await autocannon({
+    url: apiUrl,
+    connections: Math.min(connections, shoppers.length),
+    amount: shoppers.length,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: '/order',
+        setupRequest: (request) => {
+          const i = next++;
+          const shopper = shoppers[i % shoppers.length];
+          return {
+            ...request,
+            headers: { 'content-type': 'application/json', cookie: shopper.cookie },
+            body: JSON.stringify({ items: items(i) }),
+          };
+        },
+        onResponse: (status, body) => {
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status === 202) acknowledged.push((JSON.parse(body) as { id: string }).id);
+        },
+      },
+    ],
+  });
+  return {
+    acknowledged,
+    statuses,
+    errors: result.errors + result.timeouts,
+    seconds: result.duration,
+    latency: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+  };
+}
+
+export function successRates(outcome: Outcome): { vip: number; regular: number } {
+  return {
+    vip: outcome.vip.orders ? outcome.vip.confirmed / outcome.vip.orders : 0,
+    regular: outcome.regular.orders ? outcome.regular.confirmed / outcome.regular.orders : 0,
+  };
+}
+
+export async function runContention(options: ContentionOptions): Promise<RunResult> {
+  const stack = await startStack({
+    label: 'contention',
+    workers: options.workers,
+    ...options.stack,
+  });
+  try {
+    const ceilings = options.baseline ? await measureCeilings(stack, BASELINE_DEFAULTS) : undefined;
+    const run = Date.now().toString(36);
+    const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare, run);
+    const [productId] = await createProducts(stack.apiUrl, [options.stock]);
+
+    const faults = options.during?.(stack);
+    const cpuBefore = sampleCpu(stack.pids());
+    const burst = await orderBurst(
+      stack.apiUrl,
+      shoppers,
+      () => [{ productId, quantity: 1 }],
+      options.connections,
+    );
+    const loadEnded = Date.now();
+    await faults;
+    const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
+    const sinceLastRequestMs = settleMs === undefined ? undefined : Date.now() - loadEnded;
+    const cores = coresUsed(cpuBefore, sampleCpu(stack.pids()));
+    // Every order in the run's database, also any whose 202 the generator did not see.
+    const allIds = (await stack.orders.distinct('_id')).map((id) => id.toString());
+    const outcome = await outcomeOf(stack, allIds);
+    const missing = burst.acknowledged.filter((id) => !allIds.includes(id)).length;
+    const rates = successRates(outcome);
+    const accepted = burst.acknowledged.length;
+
+    const figures = {
+      shoppers: options.shoppers,
+      vipShoppers: shoppers.filter((s) => s.vip).length,
+      stock: options.stock,
+      connections: options.connections,
+      workers: options.workers,
+      mongo: stack.mongoDescription,
+      redis: stack.redisDescription,
+      accepted,
+      ceilings,
+      acceptedVsHttpCeiling: ceilings
+        ? round(accepted / burst.seconds / ceilings.httpRequestsPerSecond, 3)
+        : undefined,
+      statuses: burst.statuses,
+      errors: burst.errors,
+      acceptedPerSecond: round(accepted / burst.seconds),
+      latencyMs: burst.latency,
+      settleAfterLastRequestMs: sinceLastRequestMs,
+      coresUsed: cores,
+      confirmed: outcome.confirmed,
+      failed: outcome.failed,
+      pending: outcome.pending,
+      vipSuccessRate: round(rates.vip, 3),
+      regularSuccessRate: round(rates.regular, 3),
+    };
+    const allowed = new Set([202, ...(options.tolerated ?? [])]);
+    const unexpected = Object.entries(burst.statuses).filter(
+      ([status]) => !allowed.has(Number(status)),
+    );
+    const checks: Check[] = [
+      {
+        name: options.tolerated
+          ? `every request answered ${[...allowed].join(' or ')}`
+          : 'every request acknowledged (202)',
+        ok:
+          unexpected.length === 0 &&
+          burst.errors === 0 &&
+          (options.tolerated !== undefined || accepted === options.shoppers),
+        detail: `${accepted} of ${options.shoppers} acknowledged, statuses ${JSON.stringify(burst.statuses)}, ${burst.errors} connection errors`,
+      },
+      {
+        name: 'confirmed units = stock',
+        ok: (outcome.confirmedUnits[productId] ?? 0) === Math.min(options.stock, accepted),
+        detail: `${outcome.confirmedUnits[productId] ?? 0} confirmed, stock ${options.stock}`,
+      },
+      {
+        name: 'every acknowledged order decided, none PENDING',
+        ok: outcome.pending === 0 && settleMs !== undefined && missing === 0,
+        detail: `${outcome.pending} pending; ${missing} of ${accepted} acknowledged orders missing; ${outcome.orders} orders stored`,
+      },
+      ...(await stockChecks(stack, [productId])),
+      ...(options.finalChecks?.(stack) ?? []),
+      ...(options.checkPriority === false
+        ? []
+        : [
+            {
+              name: 'VIP success rate above regular',
+              ok: rates.vip > rates.regular,
+              detail: `VIP ${round(rates.vip * 100)}% vs regular ${round(rates.regular * 100)}%`,
+            },
+          ]),
+    ];
+    const lines = [
+      `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units; ${options.connections} connections, ${options.workers} worker process(es).`,
+      '',
+      `- accepted: ${accepted} orders in ${round(burst.seconds, 2)} s = **${figures.acceptedPerSecond} orders/s**${ceilings ? ` = ${round((figures.acceptedVsHttpCeiling ?? 0) * 100)}% of the trivial-route ceiling (${ceilings.httpRequestsPerSecond} req/s)` : ''}`,
+      `- POST /order latency: p50 ${burst.latency.p50} ms, p90 ${burst.latency.p90} ms, p99 ${burst.latency.p99} ms, max ${burst.latency.max} ms`,
+      `- every order decided ${sinceLastRequestMs ?? 'NOT'} ms after the last request`,
+      `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
+      `- cores used from the first request until every order was decided: ${Object.entries(cores)
+        .map(([name, used]) => `${name} ${used}`)
+        .join(', ')}`,
+      `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
+    ];
+    return { figures, checks, lines };
+  } finally {
+    await stack.stop();
+  }
+}

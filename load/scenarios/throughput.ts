@@ -1,0 +1,187 @@
+/**
+ * No contention: shoppers order 1 unit of one of many well-stocked products for a fixed time, as
+ * fast as the API accepts them, while the workers confirm. Then the same at half that rate, to see
+ * latency when the API is not saturated. Figures are read against the ceilings of the same run.
+ */
+import autocannon from 'autocannon';
+import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
+import { coresUsed, sampleCpu } from '../lib/cpu.js';
+import { Check, round } from '../lib/report.js';
+import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
+import { startStack } from '../lib/stack.js';
+import { BASELINE_DEFAULTS, Ceilings, measureCeilings } from './baseline.js';
+import type { RunResult } from './contention.js';
+
+export interface ThroughputOptions {
+  seconds: number;
+  shoppers: number;
+  products: number;
+  connections: number;
+  workers: number;
+  /** Measure the ceilings in the same run (the report's ratios need them). */
+  baseline: boolean;
+}
+
+export const THROUGHPUT_DEFAULTS: ThroughputOptions = {
+  seconds: 30,
+  shoppers: 200,
+  products: 100,
+  connections: 50,
+  workers: 1,
+  baseline: true,
+};
+
+interface Phase {
+  accepted: string[];
+  requests: number;
+  non202: number;
+  seconds: number;
+  latency: { p50: number; p90: number; p99: number; max: number };
+}
+
+async function phase(
+  apiUrl: string,
+  shoppers: Shopper[],
+  productIds: string[],
+  connections: number,
+  seconds: number,
+  rate?: number,
+): Promise<Phase> {
+  const accepted: string[] = [];
+  let next = 0;
+  let non202 = 0;
+  const result = await autocannon({
+    url: apiUrl,
+    connections,
+    duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: '/order',
+        setupRequest: (request) => {
+          const i = next++;
+          return {
+            ...request,
+            headers: {
+              'content-type': 'application/json',
+              cookie: shoppers[i % shoppers.length].cookie,
+            },
+            body: JSON.stringify({
+              items: [{ productId: productIds[i % productIds.length], quantity: 1 }],
+            }),
+          };
+        },
+        onResponse: (status, body) => {
+          if (status === 202) accepted.push((JSON.parse(body) as { id: string }).id);
+          else non202++;
+        },
+      },
+    ],
+  });
+  return {
+    accepted,
+    requests: result.requests.total,
+    non202,
+    seconds: result.duration,
+    latency: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+  };
+}
+
+export async function runThroughput(options: ThroughputOptions): Promise<RunResult> {
+  const stack = await startStack({ label: 'throughput', workers: options.workers });
+  try {
+    const ceilings: Ceilings | undefined = options.baseline
+      ? await measureCeilings(stack, BASELINE_DEFAULTS)
+      : undefined;
+    const shoppers = await createShoppers(
+      stack.apiUrl,
+      options.shoppers,
+      0.1,
+      Date.now().toString(36),
+    );
+    const productIds = await createProducts(
+      stack.apiUrl,
+      Array.from({ length: options.products }, () => 1_000_000),
+    );
+
+    const decidedBefore = await stack.orders.countDocuments({ status: { $ne: 'PENDING' } });
+    const cpuBefore = sampleCpu(stack.pids());
+    const full = await phase(
+      stack.apiUrl,
+      shoppers,
+      productIds,
+      options.connections,
+      options.seconds,
+    );
+    const cores = coresUsed(cpuBefore, sampleCpu(stack.pids()));
+    const decidedDuring =
+      (await stack.orders.countDocuments({ status: { $ne: 'PENDING' } })) - decidedBefore;
+    const acceptedPerSecond = full.accepted.length / full.seconds;
+    const confirmationsPerSecond = decidedDuring / full.seconds;
+    const drainMs = await waitUntilDecided(stack, 300_000);
+
+    const half = await phase(
+      stack.apiUrl,
+      shoppers,
+      productIds,
+      options.connections,
+      Math.max(5, Math.round(options.seconds / 2)),
+      Math.max(1, Math.round(acceptedPerSecond / 2)),
+    );
+    await waitUntilDecided(stack, 300_000);
+    const all = [...full.accepted, ...half.accepted];
+    const outcome = await outcomeOf(stack, all);
+
+    const ratio = (value: number, ceiling: number | undefined) =>
+      ceiling ? round(value / ceiling, 3) : undefined;
+    const figures = {
+      ...options,
+      acceptedPerSecond: round(acceptedPerSecond),
+      latencyMs: full.latency,
+      confirmationsPerSecond: round(confirmationsPerSecond),
+      drainAfterLoadMs: drainMs,
+      halfRate: round(acceptedPerSecond / 2),
+      halfRateLatencyMs: half.latency,
+      coresUsed: cores,
+      ceilings,
+      acceptedVsHttpCeiling: ratio(acceptedPerSecond, ceilings?.httpRequestsPerSecond),
+      confirmationsVsNoopWorker: ratio(confirmationsPerSecond, ceilings?.noopJobsPerSecond),
+      confirmed: outcome.confirmed,
+      failed: outcome.failed,
+    };
+    const checks: Check[] = [
+      {
+        name: 'every request accepted (202)',
+        ok: full.non202 === 0 && half.non202 === 0,
+        detail: `${full.non202 + half.non202} non-202`,
+      },
+      {
+        name: 'every order confirmed (no contention)',
+        ok: outcome.confirmed === all.length,
+        detail: `${outcome.confirmed} of ${all.length}`,
+      },
+      ...(await stockChecks(stack, productIds)),
+    ];
+    const lines = [
+      `${options.shoppers} shoppers order 1 unit of one of ${options.products} products for ${options.seconds} s, ${options.connections} connections, ${options.workers} worker process(es).`,
+      '',
+      `- accepted: **${figures.acceptedPerSecond} orders/s**${ceilings ? ` = ${round((figures.acceptedVsHttpCeiling ?? 0) * 100)}% of the trivial-route ceiling (${ceilings.httpRequestsPerSecond} req/s)` : ''}`,
+      `- POST /order latency at full speed: p50 ${full.latency.p50} ms, p90 ${full.latency.p90} ms, p99 ${full.latency.p99} ms, max ${full.latency.max} ms`,
+      `- at half that rate (${figures.halfRate}/s): p50 ${half.latency.p50} ms, p90 ${half.latency.p90} ms, p99 ${half.latency.p99} ms`,
+      `- worker decisions during the run: **${figures.confirmationsPerSecond} orders/s**${ceilings ? ` = ${round((figures.confirmationsVsNoopWorker ?? 0) * 100)}% of the no-op worker ceiling (${ceilings.noopJobsPerSecond} jobs/s)` : ''}; backlog drained ${drainMs} ms after the load`,
+      `- cores used during the full-speed phase: ${Object.entries(cores)
+        .map(([name, used]) => `${name} ${used}`)
+        .join(', ')}`,
+      `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
+    ];
+    return { figures, checks, lines };
+  } finally {
+    await stack.stop();
+  }
+}
