@@ -82,7 +82,11 @@ export async function noopWorkerCeiling(
     let done = 0;
     const started = Date.now();
     const finished = new Promise<void>((resolve) => {
-      const worker = new Worker('noop', () => Promise.resolve(), { connection, prefix, concurrency });
+      const worker = new Worker('noop', () => Promise.resolve(), {
+        connection,
+        prefix,
+        concurrency,
+      });
       worker.on('completed', () => {
         if (++done === jobs) void worker.close().then(resolve);
       });

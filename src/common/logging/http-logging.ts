@@ -26,6 +26,8 @@ export function requestLogging(logger: winston.Logger) {
           ...context,
           method: req.method,
           status: res.statusCode,
+          // The client address as `trust proxy` resolves it (behind Nginx: the address Nginx saw).
+          ip: req.ip,
           durationMs: Math.round(durationMs * 10) / 10,
         });
       });
