@@ -4,7 +4,8 @@
  * through Nginx only.
  */
 import request from 'supertest';
-import { ADMIN, removeRedisKeys, testEnv } from './support/app.js';
+import { ADMIN, testEnv } from './support/app.js';
+import { removeRedisKeys } from './support/services.js';
 import { AppProcess, startAppProcess } from './support/app-process.js';
 import { RunningNginx, accessLog, startNginx, testConfiguration } from './support/nginx.js';
 import { freePort } from './support/services.js';

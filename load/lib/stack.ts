@@ -16,6 +16,7 @@ import {
   OfflineMongo,
   Service,
   freePort,
+  removeRedisKeys,
   resolveMongo,
   resolveRedis,
   startOfflineMongo,
@@ -218,6 +219,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await Promise.all([...apis, ...workers].map((p) => p.stop('SIGTERM')));
       await db.dropDatabase().catch(() => undefined);
       await client.close();
+      // The run's queues and counters, when Redis is shared (an owned one goes away below).
+      if (!options.ownRedis) await removeRedisKeys(env.REDIS_URL, `${runId}:*`);
       for (const stopService of stoppers.reverse()) await stopService();
       rmSync(scratch, { recursive: true, force: true });
     },

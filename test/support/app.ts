@@ -7,7 +7,6 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { WinstonModule } from 'nest-winston';
-import { Redis } from 'ioredis';
 import { Connection } from 'mongoose';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -15,6 +14,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureHttp } from '../../src/common/http-setup.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { AppConfig, loadConfig } from '../../src/config/config.js';
+import { removeRedisKeys } from './services.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './test-env.js';
 
 export const ADMIN = { email: 'admin@shop.test', password: 'admin-password-1' };
@@ -85,18 +85,4 @@ export async function createTestApp(label: string, options: TestAppOptions = {})
       }
     },
   };
-}
-
-export async function removeRedisKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

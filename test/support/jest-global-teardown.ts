@@ -2,8 +2,8 @@
  * Jest global teardown: removes anything of this run that a failed test left behind (databases
  * and Redis keys named with the run id), then stops the services the setup started.
  */
-import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
+import { removeRedisKeys } from './services.js';
 
 export default async function globalTeardown(): Promise<void> {
   const runId = process.env.TEST_RUN_ID;
@@ -19,18 +19,6 @@ export default async function globalTeardown(): Promise<void> {
       await client.close();
     }
   }
-  if (runId && redisUrl) {
-    const redis = new Redis(redisUrl);
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${runId}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  }
+  if (runId && redisUrl) await removeRedisKeys(redisUrl, `${runId}:*`);
   for (const service of globalThis.__TEST_SERVICES__ ?? []) await service.stop();
 }
