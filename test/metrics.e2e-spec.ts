@@ -1,3 +1,4 @@
+import { waitFor } from './support/wait.js';
 import { TestApp, createTestApp } from './support/app.js';
 import {
   createProduct,
@@ -45,7 +46,20 @@ describe('GET /metrics', () => {
       status: 'FAILED',
       failureReason: 'OUT_OF_STOCK',
     });
-    const after = await scrape();
+    // The worker records a job's duration as the job ends, just after the order is visibly decided.
+    const processed = (text: string) =>
+      ['confirmed', 'failed'].every(
+        (outcome) =>
+          sample(text, `order_processing_duration_seconds_count{outcome="${outcome}"}`) >
+          sample(before, `order_processing_duration_seconds_count{outcome="${outcome}"}`),
+      );
+    const after = await waitFor(
+      async () => {
+        const text = await scrape();
+        return processed(text) ? text : undefined;
+      },
+      { what: 'both jobs to be recorded' },
+    );
 
     const delta = (series: string) => sample(after, series) - sample(before, series);
     expect(delta('orders_accepted_total{vip="true"}')).toBe(1);
