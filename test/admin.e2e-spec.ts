@@ -14,7 +14,7 @@ import { StockRepository } from '../src/stock/stock.repository.js';
 import { TestApp, createTestApp } from './support/app.js';
 import { cspViolations, scriptUrls } from './support/csp.js';
 import { FlakyStockRepository } from './support/faults.js';
-import { conservationProblems, stockLevels } from './support/inventory.js';
+import { conservationProblems, settledStock, stockLevels } from './support/inventory.js';
 import {
   OrderBody,
   Shopper,
@@ -211,7 +211,7 @@ describe('admin operations', () => {
         job: { id: order.id, data: { orderId: order.id, lastError: letter?.lastError } },
       });
       // Dead-lettering gave back what the order held.
-      expect(await stockLevels(products, healthy.id)).toMatchObject({
+      expect(await settledStock(products, healthy.id)).toMatchObject({
         available: 5,
         reserved: 0,
         sold: 0,
@@ -237,14 +237,14 @@ describe('admin operations', () => {
         attempts: 1,
       });
       expect((await deadLetters()).map((l) => l.orderId)).not.toContain(order.id);
-      expect(await stockLevels(products, healthy.id)).toMatchObject({
+      expect(await settledStock(products, healthy.id)).toMatchObject({
         available: 3,
         reserved: 0,
         sold: 2,
         received: 5,
         holds: 0,
       });
-      expect(await stockLevels(products, flaky.id)).toMatchObject({
+      expect(await settledStock(products, flaky.id)).toMatchObject({
         available: 4,
         reserved: 0,
         sold: 1,
@@ -282,13 +282,13 @@ describe('admin operations', () => {
       } finally {
         await deadLetterWorker.resume();
       }
-      expect(await stockLevels(products, healthy.id)).toMatchObject({
+      expect(await settledStock(products, healthy.id)).toMatchObject({
         available: 3,
         reserved: 0,
         sold: 1,
         holds: 0,
       });
-      expect(await stockLevels(products, flaky.id)).toMatchObject({
+      expect(await settledStock(products, flaky.id)).toMatchObject({
         available: 1,
         reserved: 0,
         sold: 3,

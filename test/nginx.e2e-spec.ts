@@ -105,10 +105,14 @@ describe('behind Nginx', () => {
         : (res.body as { status: string });
     });
     expect(decided.status).toBe('CONFIRMED');
-    const after = await shopper
-      .get(`/stock/products-with-stock/${product.body.id as string}`)
-      .expect(200);
-    expect(after.body).toMatchObject({ available: 3, reserved: 0 });
+    // Decided first, then the hold is committed: wait for the stock to be at rest.
+    const after = await waitFor(async () => {
+      const res = await shopper
+        .get(`/stock/products-with-stock/${product.body.id as string}`)
+        .expect(200);
+      return (res.body as { reserved: number }).reserved === 0 ? res.body : undefined;
+    });
+    expect(after).toMatchObject({ available: 3, reserved: 0 });
   });
 
   it('gives the app the client address Nginx saw, never one the client made up', async () => {

@@ -14,7 +14,7 @@ import { Product } from '../src/stock/product.schema.js';
 import { StockRepository } from '../src/stock/stock.repository.js';
 import { TestApp, createTestApp } from './support/app.js';
 import { FlakyStockRepository } from './support/faults.js';
-import { conservationProblems, stockLevels } from './support/inventory.js';
+import { conservationProblems, settledStock, stockLevels } from './support/inventory.js';
 import {
   OrderBody,
   Shopper,
@@ -87,7 +87,7 @@ describe('order processing', () => {
     const failed = decided.filter((o) => o.status === 'FAILED');
     expect(failed).toHaveLength(250);
     expect(new Set(failed.map((o) => o.failureReason))).toEqual(new Set(['OUT_OF_STOCK']));
-    expect(await stockLevels(products, product.id)).toMatchObject({
+    expect(await settledStock(products, product.id)).toMatchObject({
       available: 0,
       reserved: 0,
       sold: 50,
@@ -148,13 +148,13 @@ describe('order processing', () => {
       status: 'FAILED',
       failureReason: 'OUT_OF_STOCK',
     });
-    expect(await stockLevels(products, plenty.id)).toMatchObject({
+    expect(await settledStock(products, plenty.id)).toMatchObject({
       available: 5,
       reserved: 0,
       sold: 0,
       holds: 0,
     });
-    expect(await stockLevels(products, scarce.id)).toMatchObject({
+    expect(await settledStock(products, scarce.id)).toMatchObject({
       available: 1,
       reserved: 0,
       sold: 0,
@@ -174,7 +174,7 @@ describe('order processing', () => {
       status: 'FAILED',
       failureReason: 'PRODUCT_UNAVAILABLE',
     });
-    expect(await stockLevels(products, product.id)).toMatchObject({
+    expect(await settledStock(products, product.id)).toMatchObject({
       available: 5,
       reserved: 0,
       sold: 0,
@@ -194,7 +194,7 @@ describe('order processing', () => {
       return placed;
     });
     expect(await settledOrder(shopper, order.id)).toMatchObject({ status: 'CONFIRMED' });
-    const settled = await stockLevels(products, product.id);
+    const settled = await settledStock(products, product.id);
     expect(settled).toMatchObject({ available: 7, reserved: 0, sold: 3, holds: 0 });
 
     // Deliver the same job twice more, concurrently: nothing changes.
@@ -234,7 +234,7 @@ describe('order processing', () => {
     const repaired = await app.get(OrderRecoveryService).sweep(new Date(Date.now() + 1000));
     expect(repaired).toBeGreaterThanOrEqual(1);
     expect(await settledOrder(shopper, id)).toMatchObject({ status: 'CONFIRMED' });
-    expect(await stockLevels(products, product.id)).toMatchObject({ available: 2, sold: 2 });
+    expect(await settledStock(products, product.id)).toMatchObject({ available: 2, sold: 2 });
   });
 });
 
@@ -283,13 +283,13 @@ describe('order processing: retries and the dead-letter queue', () => {
     await waitFor(async () => (await stockLevels(products, healthy.id)).reserved === 0, {
       what: 'holds to be released',
     });
-    expect(await stockLevels(products, healthy.id)).toMatchObject({
+    expect(await settledStock(products, healthy.id)).toMatchObject({
       available: 5,
       reserved: 0,
       sold: 0,
       holds: 0,
     });
-    expect(await stockLevels(products, flaky.id)).toMatchObject({
+    expect(await settledStock(products, flaky.id)).toMatchObject({
       available: 5,
       reserved: 0,
       sold: 0,

@@ -11,7 +11,7 @@ import { Product, ProductSchema } from '../src/stock/product.schema.js';
 import { ADMIN, testEnv } from './support/app.js';
 import { removeRedisKeys } from './support/services.js';
 import { AppProcess, startAppProcess } from './support/app-process.js';
-import { conservationProblems, stockLevels } from './support/inventory.js';
+import { conservationProblems, settledStock } from './support/inventory.js';
 import { waitFor } from './support/wait.js';
 
 describe('api and worker processes', () => {
@@ -105,7 +105,7 @@ describe('api and worker processes', () => {
   async function expectExactStock(productId: string, ids: string[], initial: number) {
     const confirmed = await orders.countDocuments({ _id: { $in: ids }, status: 'CONFIRMED' });
     expect(confirmed).toBe(Math.min(initial, ids.length));
-    expect(await stockLevels(products, productId)).toMatchObject({
+    expect(await settledStock(products, productId)).toMatchObject({
       sold: confirmed,
       reserved: 0,
       holds: 0,

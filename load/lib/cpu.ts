@@ -41,3 +41,9 @@ export function coresUsed(from: CpuSample, to: CpuSample): Record<string, number
   }
   return out;
 }
+
+export function describeCores(cores: Record<string, number>): string {
+  return Object.entries(cores)
+    .map(([name, used]) => `${name} ${used}`)
+    .join(', ');
+}

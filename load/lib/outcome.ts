@@ -50,8 +50,10 @@ export async function outcomeOf(stack: Stack, ids: string[]): Promise<Outcome> {
 }
 
 /**
- * Polls until no order of the run's database is PENDING; returns how long that took, or undefined
- * on timeout. The query is the cheap indexed one (status), so watching does not slow the run down.
+ * Polls until the run is at rest: no order PENDING and no stock still held (a decided order
+ * commits or releases its holds just after its decision). Returns how long that took, or
+ * undefined on timeout. Both queries are cheap (indexed status; a handful of products), so
+ * watching does not slow the run down.
  */
 export async function waitUntilDecided(
   stack: Stack,
@@ -59,10 +61,14 @@ export async function waitUntilDecided(
 ): Promise<number | undefined> {
   const started = Date.now();
   for (;;) {
-    const pending = await stack.orders
-      .countDocuments({ status: 'PENDING' })
-      .catch(() => Number.NaN);
-    if (pending === 0) return Date.now() - started;
+    const busy = await Promise.all([
+      stack.orders.countDocuments({ status: 'PENDING' }),
+      stack.products.countDocuments({ 'holds.0': { $exists: true } }),
+    ]).then(
+      ([pending, holding]) => pending + holding,
+      () => Number.NaN,
+    );
+    if (busy === 0) return Date.now() - started;
     if (Date.now() - started > timeoutMs) return undefined;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

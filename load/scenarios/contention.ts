@@ -5,7 +5,7 @@
  */
 import autocannon from 'autocannon';
 import { Outcome, outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
-import { coresUsed, sampleCpu } from '../lib/cpu.js';
+import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { Check, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { Stack, StackOptions, startStack } from '../lib/stack.js';
@@ -55,20 +55,33 @@ export interface OrderBurst {
   latency: { p50: number; p90: number; p99: number; max: number };
 }
 
-/** Each shopper places one order of `items`, `connections` at a time, as fast as the API takes them. */
+export interface BurstOptions {
+  connections: number;
+  /** Stop after this many requests (default: one per shopper)... */
+  amount?: number;
+  /** ...or after this many seconds. */
+  seconds?: number;
+  /** Requests per second across all connections; as fast as possible when unset. */
+  rate?: number;
+}
+
+/** Shoppers place orders of `items(i)` in turn, as fast as the API takes them (or at `rate`). */
 export async function orderBurst(
   apiUrl: string,
   shoppers: Shopper[],
   items: (i: number) => Array<{ productId: string; quantity: number }>,
-  connections: number,
+  options: BurstOptions,
 ): Promise<OrderBurst> {
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
   const result = await autocannon({
     url: apiUrl,
-    connections: Math.min(connections, shoppers.length),
-    amount: shoppers.length,
+    connections: Math.min(options.connections, shoppers.length),
+    ...(options.seconds
+      ? { duration: options.seconds }
+      : { amount: options.amount ?? shoppers.length }),
+    ...(options.rate ? { overallRate: options.rate } : {}),
     timeout: 30,
     requests: [
       {
@@ -125,12 +138,9 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
 
     const faults = options.during?.(stack);
     const cpuBefore = sampleCpu(stack.pids());
-    const burst = await orderBurst(
-      stack.apiUrl,
-      shoppers,
-      () => [{ productId, quantity: 1 }],
-      options.connections,
-    );
+    const burst = await orderBurst(stack.apiUrl, shoppers, () => [{ productId, quantity: 1 }], {
+      connections: options.connections,
+    });
     const loadEnded = Date.now();
     await faults;
     const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
@@ -210,11 +220,9 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       '',
       `- accepted: ${accepted} orders in ${round(burst.seconds, 2)} s = **${figures.acceptedPerSecond} orders/s**${ceilings ? ` = ${round((figures.acceptedVsHttpCeiling ?? 0) * 100)}% of the trivial-route ceiling (${ceilings.httpRequestsPerSecond} req/s)` : ''}`,
       `- POST /order latency: p50 ${burst.latency.p50} ms, p90 ${burst.latency.p90} ms, p99 ${burst.latency.p99} ms, max ${burst.latency.max} ms`,
-      `- every order decided ${sinceLastRequestMs ?? 'NOT'} ms after the last request`,
+      `- every order decided and settled ${sinceLastRequestMs ?? 'NOT'} ms after the last request`,
       `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
-      `- cores used from the first request until every order was decided: ${Object.entries(cores)
-        .map(([name, used]) => `${name} ${used}`)
-        .join(', ')}`,
+      `- cores used from the first request until every order was decided: ${describeCores(cores)}`,
       `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
     ];
     return { figures, checks, lines };

@@ -1,6 +1,7 @@
 /** Stock invariants read straight from MongoDB, for the processing and load tests. */
 import type { Model } from 'mongoose';
 import type { Product } from '../../src/stock/product.schema.js';
+import { waitFor } from './wait.js';
 
 export interface StockLevels {
   available: number;
@@ -22,6 +23,21 @@ export async function stockLevels(products: Model<Product>, id: string): Promise
     version: p.version,
     holds: p.holds.length,
   };
+}
+
+/**
+ * The product's levels once no order holds stock on it any more. An order is decided first and
+ * then commits or releases its holds, so right after an order leaves PENDING its hold may still
+ * be there for a moment.
+ */
+export async function settledStock(products: Model<Product>, id: string): Promise<StockLevels> {
+  return waitFor(
+    async () => {
+      const levels = await stockLevels(products, id);
+      return levels.holds === 0 ? levels : undefined;
+    },
+    { what: `product ${id} to hold no stock` },
+  );
 }
 
 /**
