@@ -80,46 +80,41 @@ export function workerKill(options: Partial<WorkerKillOptions> = {}): Promise<Ru
   );
 }
 
-/** Stop the scenario's own Redis (SIGTERM, AOF flushed) mid-run and start it again. */
-export function redisRestart(
-  options: Partial<ContentionOptions> & { downMs?: number } = {},
+type Outage = { downMs?: number } & Partial<ContentionOptions>;
+
+/** Stop a data store the scenario owns 400 ms into the run, for `downMs`, then start it on its data. */
+function outageDrill(
+  store: 'Redis' | 'MongoDB',
+  options: Outage,
+  defaultDownMs: number,
 ): Promise<RunResult> {
-  const downMs = options.downMs ?? 2000;
+  const downMs = options.downMs ?? defaultDownMs;
   return drill(
     {
       ...CONTENTION_DEFAULTS,
       baseline: false,
       ...options,
       tolerated: [503],
-      stack: { ownRedis: true, env: FAST_RECOVERY },
+      stack: {
+        ...(store === 'Redis' ? { ownRedis: true } : { ownMongo: true }),
+        env: FAST_RECOVERY,
+      },
       during: async (stack) => {
         await pause(400);
-        await stack.restartRedis?.(downMs);
+        await (store === 'Redis' ? stack.restartRedis?.(downMs) : stack.restartMongo?.(downMs));
       },
     },
-    `Redis stopped 400 ms into the run for ${downMs} ms, then restarted on the same data`,
-    (stack) => [stillRunning(stack, 'Redis restart')],
+    `${store} stopped 400 ms into the run for ${downMs} ms, then restarted on the same data`,
+    (stack) => [stillRunning(stack, `${store} outage`)],
   );
 }
 
+/** Stop the scenario's own Redis (SIGTERM, AOF flushed) mid-run and start it again. */
+export function redisRestart(options: Outage = {}): Promise<RunResult> {
+  return outageDrill('Redis', options, 2000);
+}
+
 /** Stop the MongoDB server mid-run and start it again on the same data. */
-export function mongoOutage(
-  options: Partial<ContentionOptions> & { downMs?: number } = {},
-): Promise<RunResult> {
-  const downMs = options.downMs ?? 3000;
-  return drill(
-    {
-      ...CONTENTION_DEFAULTS,
-      baseline: false,
-      ...options,
-      tolerated: [503],
-      stack: { ownMongo: true, env: FAST_RECOVERY },
-      during: async (stack) => {
-        await pause(400);
-        await stack.restartMongo?.(downMs);
-      },
-    },
-    `MongoDB stopped 400 ms into the run for ${downMs} ms, then restarted on the same data`,
-    (stack) => [stillRunning(stack, 'MongoDB outage')],
-  );
+export function mongoOutage(options: Outage = {}): Promise<RunResult> {
+  return outageDrill('MongoDB', options, 3000);
 }
