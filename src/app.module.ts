@@ -2,7 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ApiModule } from './api.module.js';
-import { RedisModule } from './common/redis.js';
+import { queueConnection } from './common/redis.js';
+import { RedisModule } from './common/redis.module.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -20,10 +21,9 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         MongooseModule.forRoot(config.mongodbUri, { serverSelectionTimeoutMS: 5000 }),
-        // BullMQ workers must wait out a Redis outage rather than fail commands: no per-request retry limit.
         BullModule.forRoot({
-          connection: { url: config.redisUrl, maxRetriesPerRequest: null },
-          prefix: config.queue.prefix,
+          connection: queueConnection(config.redis),
+          prefix: config.redis.keyPrefix,
         }),
         RedisModule,
         MetricsModule,

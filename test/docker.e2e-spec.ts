@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { parse } from 'yaml';
 import { testEnv } from './support/app.js';
-import { removeRedisKeys } from './support/services.js';
+import { removeDeploymentKeys } from './support/services.js';
 import { ROOT, startProcess } from './support/processes.js';
 import { freePort } from './support/services.js';
 import { waitFor } from './support/wait.js';
@@ -80,7 +80,7 @@ describe('production image', () => {
       const connection = await mongoose.createConnection(env.MONGODB_URI).asPromise();
       await connection.dropDatabase();
       await connection.close();
-      await removeRedisKeys(env.REDIS_URL, `${env.QUEUE_PREFIX}:*`);
+      await removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX);
     }
   });
 });

@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { ADMIN, testEnv } from './support/app.js';
-import { removeRedisKeys } from './support/services.js';
+import { removeDeploymentKeys } from './support/services.js';
 import { AppProcess, startAppProcess } from './support/app-process.js';
 import { RunningNginx, accessLog, startNginx, testConfiguration } from './support/nginx.js';
 import { freePort } from './support/services.js';
@@ -57,7 +57,7 @@ describe('behind Nginx', () => {
     const connection = await mongoose.createConnection(env.MONGODB_URI).asPromise();
     await connection.dropDatabase();
     await connection.close();
-    await removeRedisKeys(env.REDIS_URL, `${env.QUEUE_PREFIX}:*`);
+    await removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX);
   });
 
   it('has a configuration nginx -t accepts', () => {

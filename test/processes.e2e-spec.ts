@@ -9,10 +9,11 @@ import { ORDER_QUEUE } from '../src/order/order.queue.js';
 import { Order, OrderSchema } from '../src/order/order.schema.js';
 import { Product, ProductSchema } from '../src/stock/product.schema.js';
 import { ADMIN, testEnv } from './support/app.js';
-import { removeRedisKeys } from './support/services.js';
+import { removeDeploymentKeys } from './support/services.js';
 import { AppProcess, startAppProcess } from './support/app-process.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
 import { waitFor } from './support/wait.js';
+import { redisKeyPrefix } from '../src/config/config.js';
 
 describe('api and worker processes', () => {
   const env = testEnv('procs', {
@@ -47,7 +48,7 @@ describe('api and worker processes', () => {
     products = connection.model<Product>(Product.name, ProductSchema);
     queue = new Queue(ORDER_QUEUE, {
       connection: { url: env.REDIS_URL },
-      prefix: env.QUEUE_PREFIX,
+      prefix: redisKeyPrefix(env.QUEUE_PREFIX),
     });
   });
 
@@ -56,7 +57,7 @@ describe('api and worker processes', () => {
     await queue.close();
     await connection.dropDatabase();
     await connection.close();
-    await removeRedisKeys(env.REDIS_URL, `${env.QUEUE_PREFIX}:*`);
+    await removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX);
   });
 
   async function product(quantity: number): Promise<string> {

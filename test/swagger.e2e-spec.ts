@@ -2,8 +2,8 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import type { OpenAPIObject, OperationObject, ParameterObject } from '@nestjs/swagger';
-import { THROTTLER_SKIP } from '@nestjs/throttler/dist/throttler.constants.js';
 import { IS_PUBLIC_KEY, ROLES_KEY } from '../src/auth/auth-user.js';
+import { SKIP_RATE_LIMIT_KEY } from '../src/rate-limit/rate-limit.guard.js';
 import { TestApp, createTestApp } from './support/app.js';
 import { cspViolations, scriptUrls } from './support/csp.js';
 
@@ -40,7 +40,7 @@ function servedRoutes(app: TestApp): ServedRoute[] {
           key: `${RequestMethod[method]} ${full}`,
           isPublic: meta<boolean>(IS_PUBLIC_KEY) === true,
           roles: meta<string[]>(ROLES_KEY) ?? [],
-          rateLimited: meta<boolean>(`${THROTTLER_SKIP}per-ip`) !== true,
+          rateLimited: meta<boolean>(SKIP_RATE_LIMIT_KEY) !== true,
         });
       }
     }

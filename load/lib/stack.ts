@@ -16,7 +16,7 @@ import {
   OfflineMongo,
   Service,
   freePort,
-  removeRedisKeys,
+  removeDeploymentKeys,
   resolveMongo,
   resolveRedis,
   startOfflineMongo,
@@ -220,7 +220,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await db.dropDatabase().catch(() => undefined);
       await client.close();
       // The run's queues and counters, when Redis is shared (an owned one goes away below).
-      if (!options.ownRedis) await removeRedisKeys(env.REDIS_URL, `${runId}:*`);
+      if (!options.ownRedis) await removeDeploymentKeys(env.REDIS_URL, runId);
       for (const stopService of stoppers.reverse()) await stopService();
       rmSync(scratch, { recursive: true, force: true });
     },

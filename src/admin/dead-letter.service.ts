@@ -58,7 +58,7 @@ export class DeadLetterService {
       if (!reopened) throw new NotFoundError('Order');
       // Still PENDING: the letter had not been handled yet, so the order never left PENDING.
       assertRetryable(reopened);
-      const requeued = await this.queue.requeue(orderId, reopened.priority);
+      const requeued = await this.queue.requeue(reopened);
       this.logger.log(`dead-lettered order ${orderId} reopened and re-queued (${requeued})`);
       return reopened;
     } catch (err) {

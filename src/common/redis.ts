@@ -1,21 +1,67 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { ConnectionOptions } from 'bullmq';
+import { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
+/** A Redis server or a Redis Cluster: the commands this application uses work on both. */
+export type RedisConnection = Redis | Cluster;
+
 /**
- * A Redis connection for everything that is not a BullMQ queue (readiness pings, rate limits).
- * It fails fast while Redis is down instead of queueing commands in memory.
+ * A new connection to the configured Redis (REDIS_URL), or to the Redis Cluster it is a seed node
+ * of (REDIS_CLUSTER=true): the cluster client discovers the other nodes and follows slot moves.
+ */
+export function connectRedis(
+  config: AppConfig['redis'],
+  options: RedisOptions = {},
+): RedisConnection {
+  if (!config.cluster) return new Redis(config.url, options);
+  // A cluster has only database 0.
+  const { host, port, db: _db, ...credentials } = redisOptionsFromUrl(config.url);
+  return new Cluster([{ host, port }], {
+    redisOptions: { ...credentials, ...options },
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    // ioredis documents a periodic slot refresh but does not do one unless asked: without it a
+    // node that came back stays out of the pool until a MOVED reply happens to bring it in.
+    slotsRefreshInterval: 5000,
+  });
+}
+
+/** Host, port, credentials and TLS of a redis:// or rediss:// URL. */
+export function redisOptionsFromUrl(url: string): RedisOptions & { host: string; port: number } {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * What BullMQ connects with. BullMQ must wait out a Redis outage rather than fail commands, hence
+ * no per-request retry limit. On a cluster every queue key carries the `{prefix}` hash tag (BullMQ's
+ * `prefix`), so each queue's scripts touch one slot.
+ */
+export function queueConnection(config: AppConfig['redis']): ConnectionOptions {
+  if (config.cluster) return connectRedis(config, { maxRetriesPerRequest: null });
+  return { url: config.url, maxRetriesPerRequest: null };
+}
+
+/**
+ * A Redis connection for everything that is not a BullMQ queue (readiness pings, rate limits,
+ * cache invalidations). It fails fast while Redis is down instead of queueing commands in memory.
  */
 @Injectable()
 export class RedisClient implements OnApplicationShutdown {
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.redis = new Redis(config.redisUrl, {
+    this.redis = connectRedis(config.redis, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      lazyConnect: false,
     });
     // Connection errors surface through the commands that need Redis; ioredis keeps reconnecting.
     this.redis.on('error', () => undefined);
@@ -25,7 +71,3 @@ export class RedisClient implements OnApplicationShutdown {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
-
-@Global()
-@Module({ providers: [RedisClient], exports: [RedisClient] })
-export class RedisModule {}

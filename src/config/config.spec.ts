@@ -26,7 +26,10 @@ describe('loadConfig', () => {
       port: 8000,
       cookieSecure: false,
       jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86400 },
-      queue: { prefix: 'orders', workerConcurrency: 10, orderAttempts: 5 },
+      queue: { prefix: 'orders', workerConcurrency: 50, batchLingerMs: 2, orderAttempts: 5 },
+      redis: { cluster: false, keyPrefix: '{orders}' },
+      cacheTtlMs: 10_000,
+      intake: { maxBatch: 256, lingerMs: 2 },
     });
     expect(config.admin).toBeUndefined();
   });
@@ -51,6 +54,12 @@ describe('loadConfig', () => {
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY', 'between 1 and 500'],
     [{ ORDER_ATTEMPTS: '-1' }, 'ORDER_ATTEMPTS', 'between 1 and 50'],
     [{ QUEUE_PREFIX: 'has space' }, 'QUEUE_PREFIX', 'A-Z a-z 0-9'],
+    [{ QUEUE_PREFIX: '{tagged}' }, 'QUEUE_PREFIX', 'A-Z a-z 0-9'],
+    [{ REDIS_CLUSTER: 'yes' }, 'REDIS_CLUSTER', '"true" or "false"'],
+    [{ CACHE_TTL_MS: '-1' }, 'CACHE_TTL_MS', 'between 0 and 3600000'],
+    [{ ORDER_BATCH_MAX: '0' }, 'ORDER_BATCH_MAX', 'between 1 and 10000'],
+    [{ ORDER_BATCH_LINGER_MS: '500' }, 'ORDER_BATCH_LINGER_MS', 'between 0 and 100'],
+    [{ WORKER_BATCH_LINGER_MS: '1.5' }, 'WORKER_BATCH_LINGER_MS', 'must be an integer'],
     [{ ADMIN_EMAIL: 'admin@shop.test' }, 'ADMIN_PASSWORD', 'required when ADMIN_EMAIL is set'],
     [{ ADMIN_PASSWORD: 'long-enough' }, 'ADMIN_EMAIL', 'required when ADMIN_PASSWORD is set'],
     [{ ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'long-enough' }, 'ADMIN_EMAIL', 'email address'],

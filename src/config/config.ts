@@ -31,7 +31,20 @@ export interface AppConfig {
     orders: number;
   };
   mongodbUri: string;
-  redisUrl: string;
+  redis: {
+    url: string;
+    /** REDIS_URL is one seed node of a Redis Cluster. */
+    cluster: boolean;
+    /**
+     * Prefix of the queue keys: `{QUEUE_PREFIX}`. The braces are a Redis Cluster hash tag: every
+     * key of the queues lands in one slot, as BullMQ's multi-key scripts require.
+     */
+    keyPrefix: string;
+    /** Prefix of the rate-limit counters, `{QUEUE_PREFIX:rl}`: their own slot, off the queues' node. */
+    rateLimitKeyPrefix: string;
+  };
+  /** In-process caches of catalog entries and VIP flags, invalidated across replicas through Redis. */
+  cacheTtlMs: number;
   jwt: {
     accessSecret: string;
     refreshSecret: string;
@@ -41,9 +54,13 @@ export interface AppConfig {
   cookieSecure: boolean;
   bcryptRounds: number;
   admin?: { email: string; password: string };
+  /** Acceptance group commit: orders arriving together are stored and enqueued together. */
+  intake: { maxBatch: number; lingerMs: number };
   queue: {
     prefix: string;
     workerConcurrency: number;
+    /** How long a worker's first job waits for others to reserve with (group commit). */
+    batchLingerMs: number;
     orderAttempts: number;
     backoffMs: number;
     sweepIntervalMs: number;
@@ -66,6 +83,11 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** A Redis key prefix that is a Redis Cluster hash tag: every key under it shares one slot. */
+export function redisKeyPrefix(queuePrefix: string): string {
+  return `{${queuePrefix}}`;
+}
+
 const MIN_SECRET_LENGTH = 32;
 
 /** Parses and validates the environment; throws a ConfigError naming the first bad variable. */
@@ -74,6 +96,13 @@ export function loadConfig(env: Env): AppConfig {
   const strict = nodeEnv !== 'development';
   const admin = adminAccount(env);
   const logDir = raw(env, 'LOG_DIR');
+  const queuePrefix = pattern(
+    env,
+    'QUEUE_PREFIX',
+    'orders',
+    /^[A-Za-z0-9_:.-]{1,64}$/,
+    'must be 1-64 characters of A-Z a-z 0-9 _ : . -',
+  );
   const workerHealthPort =
     raw(env, 'WORKER_HEALTH_PORT') === undefined
       ? undefined
@@ -97,7 +126,13 @@ export function loadConfig(env: Env): AppConfig {
       orders: integer(env, 'RATE_LIMIT_ORDERS', 60, 1, 1_000_000_000),
     },
     mongodbUri: url(env, 'MONGODB_URI', ['mongodb:', 'mongodb+srv:']),
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redis: {
+      url: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+      cluster: boolean(env, 'REDIS_CLUSTER', false),
+      keyPrefix: redisKeyPrefix(queuePrefix),
+      rateLimitKeyPrefix: redisKeyPrefix(`${queuePrefix}:rl`),
+    },
+    cacheTtlMs: integer(env, 'CACHE_TTL_MS', 10_000, 0, 3_600_000),
     jwt: {
       accessSecret: secret(env, 'JWT_ACCESS_SECRET', strict),
       refreshSecret: secret(env, 'JWT_REFRESH_SECRET', strict),
@@ -107,15 +142,14 @@ export function loadConfig(env: Env): AppConfig {
     cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
     bcryptRounds: integer(env, 'BCRYPT_ROUNDS', 12, nodeEnv === 'production' ? 10 : 4, 15),
     ...(admin ? { admin } : {}),
+    intake: {
+      maxBatch: integer(env, 'ORDER_BATCH_MAX', 256, 1, 10_000),
+      lingerMs: integer(env, 'ORDER_BATCH_LINGER_MS', 2, 0, 100),
+    },
     queue: {
-      prefix: pattern(
-        env,
-        'QUEUE_PREFIX',
-        'orders',
-        /^[A-Za-z0-9_:.-]{1,64}$/,
-        'must be 1-64 characters of A-Z a-z 0-9 _ : . -',
-      ),
-      workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 10, 1, 500),
+      prefix: queuePrefix,
+      workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 500),
+      batchLingerMs: integer(env, 'WORKER_BATCH_LINGER_MS', 2, 0, 100),
       orderAttempts: integer(env, 'ORDER_ATTEMPTS', 5, 1, 50),
       backoffMs: integer(env, 'ORDER_BACKOFF_MS', 500, 1, 600_000),
       sweepIntervalMs: integer(env, 'ORDER_SWEEP_INTERVAL_MS', 15_000, 100, 3_600_000),

@@ -1,13 +1,13 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
+import { SkipRateLimit } from '../rate-limit/rate-limit.guard.js';
 import type { Response } from 'express';
 import { Public } from '../auth/auth-user.js';
 import { Metrics } from './metrics.service.js';
 
 @ApiTags('operations')
 @Public()
-@SkipThrottle({ 'per-ip': true })
+@SkipRateLimit()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}

@@ -4,7 +4,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FailureReason } from '../order/domain/reservation.js';
+import type { FailureReason } from '../order/domain/order-state.js';
 
 const QUEUE_STATES = [
   'waiting',
@@ -59,9 +59,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly batchSize = new Histogram({
+    name: 'group_commit_batch_size',
+    help: 'Orders per group commit: stored together by the API (acceptance), reserved together by a worker (reservation)',
+    labelNames: ['stage'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
   readonly versionConflicts = new Counter({
     name: 'stock_version_conflicts_total',
-    help: 'Optimistic-locking conflicts: a stock write found the product changed since it was read',
+    help: 'Optimistic-locking conflicts: a stock write found a product changed since it was read (re-read and retried at once)',
     registers: [this.registry],
   });
 

@@ -1,26 +1,60 @@
 /**
- * Runs the reservation state machine for one order against MongoDB. Every step is idempotent, so
- * a job that runs twice (retry, stalled-job redelivery after a crash) changes stock once:
- *   1. PENDING: hold stock line by line (optimistic locking); stop at the first line that cannot be held.
- *   2. Decide: PENDING → CONFIRMED | FAILED, conditional on PENDING; whoever decides first wins.
- *   3. Settle by the final status: commit holds (CONFIRMED) or release them (FAILED).
+ * Runs the reservation state machine for a batch of orders against MongoDB: the jobs a worker
+ * process runs at the same time are decided together (group commit), each still getting its own
+ * outcome. Every step is idempotent, so a job that runs twice (retry, stalled-job redelivery after
+ * a crash, a concurrent run in another process) changes stock once:
+ *   1. Hold: read the products, then the orders (in that order, see `reserve`), decide every
+ *      PENDING order in priority order (stock/domain/reservation.ts), write all holds with one
+ *      version-checked write per product. A write that lost a race with another process is re-read
+ *      and re-planned at once: contention never fails a job's attempt.
+ *   2. Decide: PENDING → CONFIRMED | FAILED for every order, conditional on PENDING; whoever
+ *      decides an order first wins.
+ *   3. Settle by the final status: commit holds (CONFIRMED) or release them (FAILED), each
+ *      product's write conditional on the holds it names. Orders holding nothing send nothing.
  */
 import { Injectable, Logger } from '@nestjs/common';
+import { runWithLogContext } from '../common/logging/request-context.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { CONFLICT, VersionConflictError, retryOnConflict } from '../stock/conflict-retry.js';
+import {
+  Claim,
+  MAX_CONFLICT_ROUNDS,
+  ReservationVerdict,
+  Settling,
+  StockSnapshot,
+  planReservations,
+  planSettlements,
+  withGrants,
+} from '../stock/domain/reservation.js';
 import { StockRepository } from '../stock/stock.repository.js';
 import {
-  LineOutcome,
+  FailureReason,
   OrderStatus,
   Verdict,
   settlementFor,
   verdictFor,
 } from './domain/order-state.js';
-import type { FailureReason } from './domain/reservation.js';
-import { OrderRecord, OrderRepository } from './order.repository.js';
+import { Decision, OrderRecord, OrderRepository } from './order.repository.js';
 
 export type ProcessingResult =
   | { status: OrderStatus; failureReason: FailureReason | null; decidedNow: boolean }
   | { status: 'MISSING' };
+
+/** One job of a batch: the order, the attempt it is on, and the products its lines name. */
+export interface OrderJob {
+  orderId: string;
+  attempt: number;
+  /** A hint so the products can be read first; the order document stays the truth. */
+  productIds: readonly string[];
+}
+
+interface Reserved {
+  orders: Map<string, OrderRecord>;
+  /** For the orders that were PENDING when last read. */
+  verdicts: Map<string, ReservationVerdict>;
+  /** The products as they are after the holds were written. */
+  stock: Map<string, StockSnapshot>;
+}
 
 @Injectable()
 export class OrderProcessingService {
@@ -32,12 +66,28 @@ export class OrderProcessingService {
     private readonly metrics: Metrics,
   ) {}
 
+  /** One order on its own (a batch of one). */
   async process(orderId: string, attempt: number): Promise<ProcessingResult> {
-    const order = await this.orders.findById(orderId);
-    if (!order) return { status: 'MISSING' };
-    if (order.status !== 'PENDING') return this.settle(order, false);
-    const verdict = verdictFor(await this.holdLines(order));
-    return this.decideAndSettle(orderId, verdict, attempt);
+    const [result] = await this.processBatch([{ orderId, attempt, productIds: [] }]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  async processBatch(jobs: readonly OrderJob[]): Promise<Array<ProcessingResult | Error>> {
+    const ids = [...new Set(jobs.map((job) => job.orderId))];
+    const attempts = new Map(jobs.map((job) => [job.orderId, job.attempt]));
+    const reserved = await this.reserve(
+      ids,
+      jobs.flatMap((job) => job.productIds),
+    );
+    const outcomes = await this.decide(reserved, attempts);
+    const settling = new Map<string, Settling>();
+    for (const [orderId, outcome] of outcomes) {
+      const action = outcome.status === 'MISSING' ? 'none' : settlementFor(outcome.status);
+      if (action !== 'none') settling.set(orderId, action);
+    }
+    await this.settle(reserved.stock, settling);
+    return jobs.map((job) => outcomes.get(job.orderId) ?? { status: 'MISSING' });
   }
 
   /** Retries ran out: the order fails with PROCESSING_ERROR and gives back what it holds. */
@@ -46,55 +96,145 @@ export class OrderProcessingService {
     attempts: number,
     lastError: string,
   ): Promise<ProcessingResult> {
-    return this.decideAndSettle(
-      orderId,
-      { status: 'FAILED', reason: 'PROCESSING_ERROR' },
-      attempts,
-      lastError,
+    const verdict: Verdict = { status: 'FAILED', reason: 'PROCESSING_ERROR' };
+    const decided = await this.orders.decide(orderId, verdict, attempts, lastError);
+    const order = decided ?? (await this.orders.findById(orderId));
+    if (!order) return { status: 'MISSING' };
+    if (decided) this.recordDecision(order);
+    const action = settlementFor(order.status);
+    if (action !== 'none') {
+      const stock = await this.stock.snapshots(order.items.map((line) => line.productId));
+      await this.settle(stock, new Map([[orderId, action]]));
+    }
+    return { status: order.status, failureReason: order.failureReason, decidedNow: !!decided };
+  }
+
+  /**
+   * Step 1. The products are read before the orders, and every round reads both again: a hold is
+   * removed only after its order was decided, so an order still PENDING when read after a product
+   * snapshot that shows no hold of it has never had that hold settled, and a hold written on that
+   * snapshot's version is the order's only one. Reading the order first would let a stale run
+   * hold stock again for an order another run had just decided and settled.
+   */
+  private async reserve(ids: string[], hintedProducts: string[]): Promise<Reserved> {
+    const productIds = new Set(hintedProducts);
+    return retryOnConflict(
+      `reservation of ${ids.length} order(s)`,
+      async () => {
+        for (;;) {
+          const stock = await this.stock.snapshots([...productIds]);
+          const grantable = [...stock.values()]
+            .filter((p) => p.active && p.available > 0)
+            .map((p) => p.productId);
+          const [orders, waitingVips] = await Promise.all([
+            this.orders.findManyByIds(ids),
+            grantable.length > 0 ? this.orders.waitingVipClaims(grantable) : [],
+          ]);
+          const unread = [...orders.values()]
+            .flatMap((order) => order.items.map((line) => line.productId))
+            .filter((id) => !productIds.has(id));
+          if (unread.length > 0) {
+            // The jobs did not name every product (an older job): read again, products first.
+            for (const id of unread) productIds.add(id);
+            continue;
+          }
+          const claims = [...orders.values()].filter((o) => o.status === 'PENDING').map(claimOf);
+          const plan = planReservations(claims, stock, waitingVips);
+          if (!(await this.stock.grantHolds(plan.grants))) return CONFLICT;
+          return { orders, verdicts: plan.verdicts, stock: withGrants(stock, plan.grants) };
+        }
+      },
+      () => this.metrics.versionConflicts.inc(),
     );
   }
 
-  private async holdLines(order: OrderRecord): Promise<LineOutcome[]> {
-    const orderId = order._id.toString();
-    const outcomes: LineOutcome[] = [];
-    for (const line of order.items) {
-      const outcome = await this.stock.reserve(line.productId, orderId, line.quantity);
-      outcomes.push({ ...outcome, productId: line.productId });
-      if (outcome.result === 'rejected') break; // all-or-nothing: the rest would be released anyway
+  /** Step 2: one conditional write for the batch; the final status of every order it holds. */
+  private async decide(
+    reserved: Reserved,
+    attempts: ReadonlyMap<string, number>,
+  ): Promise<Map<string, ProcessingResult>> {
+    const outcomes = new Map<string, ProcessingResult>();
+    for (const [orderId, order] of reserved.orders) {
+      if (order.status !== 'PENDING') outcomes.set(orderId, outcomeOf(order, false));
+    }
+    const decisions: Decision[] = [...reserved.verdicts].map(([orderId, verdict]) => ({
+      orderId,
+      verdict: verdictFor(verdict),
+      attempts: attempts.get(orderId) ?? 1,
+    }));
+    const now = new Date();
+    const decidedCount = await this.orders.decideMany(decisions, now);
+    let decidedElsewhere: Map<string, OrderRecord> | undefined;
+    if (decidedCount < decisions.length) {
+      // Another run decided some of them first: read what they are now.
+      decidedElsewhere = await this.orders.findManyByIds(decisions.map((d) => d.orderId));
+    }
+    for (const decision of decisions) {
+      const order = reserved.orders.get(decision.orderId);
+      if (!order) continue;
+      const current = decidedElsewhere?.get(decision.orderId);
+      // Re-read after a shortfall: the decision is ours if the order carries exactly what we wrote.
+      const ours =
+        !current ||
+        (current.decidedAt?.getTime() === now.getTime() &&
+          current.status === decision.verdict.status &&
+          current.attempts === decision.attempts);
+      const final: OrderRecord = ours
+        ? { ...order, ...decidedFields(decision.verdict), attempts: decision.attempts }
+        : current;
+      if (ours) this.recordDecision(final);
+      outcomes.set(decision.orderId, outcomeOf(final, ours));
     }
     return outcomes;
   }
 
-  private async decideAndSettle(
-    orderId: string,
-    verdict: Verdict,
-    attempts: number,
-    lastError?: string,
-  ): Promise<ProcessingResult> {
-    const decided = await this.orders.decide(orderId, verdict, attempts, lastError);
-    const order = decided ?? (await this.orders.findById(orderId));
-    if (!order) return { status: 'MISSING' };
-    if (decided) {
-      this.metrics.orderDecided(decided.priority === 'VIP', decided.failureReason ?? null);
-      const reason = decided.failureReason ? ` (${decided.failureReason})` : '';
-      this.logger.log(`order ${orderId} ${decided.status}${reason} after ${attempts} attempt(s)`);
+  /**
+   * Step 3: commits or releases the holds of decided orders found on the products. A product whose
+   * holds changed meanwhile (another run settled some) is read again and what is left is settled.
+   */
+  private async settle(
+    stock: ReadonlyMap<string, StockSnapshot>,
+    settling: ReadonlyMap<string, Settling>,
+  ): Promise<void> {
+    let snapshot = stock;
+    for (let round = 1; ; round++) {
+      const settlements = planSettlements(snapshot, settling);
+      if (await this.stock.settle(settlements)) return;
+      if (round >= MAX_CONFLICT_ROUNDS)
+        throw new VersionConflictError(`settling ${settling.size} order(s)`, round);
+      snapshot = await this.stock.snapshots(settlements.map((s) => s.productId));
     }
-    return this.settle(order, decided !== undefined);
   }
 
-  /** Commits or releases every line's hold according to the final status; no-ops where already settled. */
-  private async settle(order: OrderRecord, decidedNow: boolean): Promise<ProcessingResult> {
-    const action = settlementFor(order.status);
+  private recordDecision(order: OrderRecord): void {
+    this.metrics.orderDecided(order.priority === 'VIP', order.failureReason);
     const orderId = order._id.toString();
-    if (action !== 'none') {
-      await Promise.all(
-        order.items.map((line) =>
-          action === 'commit'
-            ? this.stock.commit(line.productId, orderId, line.quantity)
-            : this.stock.release(line.productId, orderId, line.quantity),
-        ),
-      );
-    }
-    return { status: order.status, failureReason: order.failureReason ?? null, decidedNow };
+    const reason = order.failureReason ? ` (${order.failureReason})` : '';
+    // One line per decided order, carrying its ids like every other line about that order's job.
+    runWithLogContext({ jobId: orderId, orderId }, () =>
+      this.logger.log(
+        `order ${orderId} ${order.status}${reason} after ${order.attempts} attempt(s)`,
+      ),
+    );
   }
+}
+
+function claimOf(order: OrderRecord): Claim {
+  return {
+    orderId: order._id.toString(),
+    vip: order.priority === 'VIP',
+    acceptedAt: order.createdAt.getTime(),
+    lines: order.items.map((line) => ({ productId: line.productId, quantity: line.quantity })),
+  };
+}
+
+function decidedFields(verdict: Verdict): Pick<OrderRecord, 'status' | 'failureReason'> {
+  return {
+    status: verdict.status,
+    failureReason: verdict.status === 'FAILED' ? verdict.reason : null,
+  };
+}
+
+function outcomeOf(order: OrderRecord, decidedNow: boolean): ProcessingResult {
+  return { status: order.status, failureReason: order.failureReason ?? null, decidedNow };
 }

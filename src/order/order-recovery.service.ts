@@ -59,7 +59,7 @@ export class OrderRecoveryService implements OnApplicationBootstrap, OnApplicati
       const orderId = order._id.toString();
       const state = await this.queue.orderJobState(orderId);
       if (state === 'unknown') {
-        await this.queue.enqueue(orderId, order.priority);
+        await this.queue.enqueue(order);
         repaired++;
       } else if (state === 'failed') {
         const dlq = await this.queue.retryDeadLetterIfFailed(orderId);

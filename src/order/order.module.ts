@@ -4,6 +4,7 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { StockModule } from '../stock/stock.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { DEAD_LETTER_QUEUE, ORDER_QUEUE, OrderQueue } from './order.queue.js';
+import { OrderIntake } from './order-intake.js';
 import { OrderRepository } from './order.repository.js';
 import { Order, OrderSchema } from './order.schema.js';
 import { OrderService } from './order.service.js';
@@ -16,7 +17,7 @@ import { OrderService } from './order.service.js';
     StockModule,
     UsersModule,
   ],
-  providers: [OrderService, OrderRepository, OrderQueue],
+  providers: [OrderService, OrderIntake, OrderRepository, OrderQueue],
   exports: [OrderService, OrderRepository, OrderQueue, BullModule],
 })
 export class OrderModule {}

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
-import { runWithLogContext } from '../common/logging/request-context.js';
+import { GroupCommit } from '../common/group-commit.js';
+import { runWithLogContext, withoutLogContext } from '../common/logging/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { OrderProcessingService, ProcessingResult } from './order-processing.service.js';
+import { OrderJob, OrderProcessingService, ProcessingResult } from './order-processing.service.js';
 import { ORDER_QUEUE, OrderJobData, OrderQueue, PLACE_ORDER_JOB } from './order.queue.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -12,31 +13,48 @@ import { QueueWorker } from './queue-worker.js';
 export class OrderRejected extends UnrecoverableError {}
 
 /**
- * Thin: hands each job to the processing service and maps the outcome onto BullMQ. Business
- * failures end the job without retries; anything else is transient and retried with backoff;
- * a job whose retries ran out goes to the dead-letter queue.
+ * Thin: hands each job to the processing service and maps the outcome onto BullMQ. The jobs this
+ * process runs at the same time (up to WORKER_CONCURRENCY) are reserved as one batch, one batch at
+ * a time, so they never race each other for a product (single writer per process). Business
+ * failures end the job without retries; anything else is transient and retried with backoff; a job
+ * whose retries ran out goes to the dead-letter queue.
  */
 @Injectable()
 export class OrderProcessor extends QueueWorker<OrderJobData> {
+  private readonly batches: GroupCommit<OrderJob, ProcessingResult>;
+
   constructor(
-    private readonly processing: OrderProcessingService,
+    processing: OrderProcessingService,
     private readonly queue: OrderQueue,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     super(ORDER_QUEUE, config);
+    this.batches = new GroupCommit(
+      (jobs) => withoutLogContext(() => processing.processBatch(jobs)),
+      {
+        maxBatch: config.queue.workerConcurrency,
+        lingerMs: config.queue.batchLingerMs,
+        maxInFlight: 1,
+      },
+      (size) => metrics.batchSize.observe({ stage: 'reservation' }, size),
+    );
   }
 
   async process(job: Job<OrderJobData>): Promise<ProcessingResult> {
     if (job.name !== PLACE_ORDER_JOB) {
       throw new UnrecoverableError(`no handler for job "${job.name}" on ${ORDER_QUEUE}`);
     }
-    const { orderId } = job.data;
+    const { orderId, productIds = [] } = job.data;
     return runWithLogContext({ jobId: job.id, orderId }, async () => {
       const stop = this.metrics.processingDuration.startTimer();
       let outcome = 'error';
       try {
-        const result = await this.processing.process(orderId, job.attemptsMade + 1);
+        const result = await this.batches.submit({
+          orderId,
+          attempt: job.attemptsMade + 1,
+          productIds,
+        });
         outcome = result.status.toLowerCase();
         if (result.status === 'FAILED') throw new OrderRejected(result.failureReason ?? 'FAILED');
         return result;

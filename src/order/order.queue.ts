@@ -4,12 +4,14 @@
  * recovery sweep, crash between saving and enqueuing) never creates a second job.
  */
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Cluster } from 'ioredis';
 import { JobState, Queue } from 'bullmq';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { PRIORITY, PriorityLabel } from './domain/order-state.js';
+import { PRIORITY } from './domain/order-state.js';
+import type { QueuedOrder } from './order.repository.js';
 
 export const ORDER_QUEUE = 'orders';
 export const DEAD_LETTER_QUEUE = 'orders-dlq';
@@ -18,6 +20,11 @@ export const DEAD_LETTER_JOB = 'dead-letter';
 
 export interface OrderJobData {
   orderId: string;
+  /**
+   * The products of the order's lines, so a worker can read the stock before it reads the order
+   * (the order document stays the truth; see OrderProcessingService).
+   */
+  productIds?: string[];
 }
 
 export interface DeadLetterJobData {
@@ -40,7 +47,7 @@ export interface DeadLetter {
 }
 
 @Injectable()
-export class OrderQueue {
+export class OrderQueue implements OnApplicationShutdown {
   private readonly logger = new Logger(OrderQueue.name);
 
   constructor(
@@ -56,19 +63,36 @@ export class OrderQueue {
     }
   }
 
-  async enqueue(orderId: string, priority: PriorityLabel): Promise<void> {
-    await this.orders.add(
-      PLACE_ORDER_JOB,
-      { orderId },
-      {
+  /** On a cluster both queues share one client given to BullMQ, which leaves closing it to us. */
+  async onApplicationShutdown(): Promise<void> {
+    const client = this.orders.opts.connection;
+    if (client instanceof Cluster) await client.quit().catch(() => client.disconnect());
+  }
+
+  async enqueue(order: QueuedOrder): Promise<void> {
+    const job = this.orderJob(order);
+    await this.orders.add(job.name, job.data, job.opts);
+  }
+
+  /** Queues many orders with one round trip (a pipeline of BullMQ's add script, one per order). */
+  async enqueueMany(orders: readonly QueuedOrder[]): Promise<void> {
+    if (orders.length > 0) await this.orders.addBulk(orders.map((order) => this.orderJob(order)));
+  }
+
+  private orderJob(order: QueuedOrder) {
+    const orderId = order._id.toString();
+    return {
+      name: PLACE_ORDER_JOB,
+      data: { orderId, productIds: order.items.map((line) => line.productId) },
+      opts: {
         jobId: orderId,
-        priority: PRIORITY[priority],
+        priority: PRIORITY[order.priority],
         attempts: this.config.queue.orderAttempts,
         backoff: { type: 'exponential', delay: this.config.queue.backoffMs },
         removeOnComplete: { age: 24 * 3600, count: 50_000 },
         removeOnFail: { age: 7 * 24 * 3600 },
       },
-    );
+    };
   }
 
   /** Jobs per state of both queues, for readiness and metrics. */
@@ -162,10 +186,10 @@ export class OrderQueue {
    * keeping its priority, or added anew when it was already cleaned up. A job still waiting,
    * delayed or running is left alone: the order is queued already.
    */
-  async requeue(orderId: string, priority: PriorityLabel): Promise<'retried' | 'added' | 'queued'> {
-    const job = await this.orders.getJob(orderId);
+  async requeue(order: QueuedOrder): Promise<'retried' | 'added' | 'queued'> {
+    const job = await this.orders.getJob(order._id.toString());
     if (!job) {
-      await this.enqueue(orderId, priority);
+      await this.enqueue(order);
       return 'added';
     }
     const state = await job.getState();

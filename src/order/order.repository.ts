@@ -1,12 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { MongoBulkWriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, WriteError } from 'mongodb';
 import { Model, Types } from 'mongoose';
+import { isDuplicateKeyError } from '../common/errors.js';
+import { nativeCollection } from '../common/native-collection.js';
+import type { Claim } from '../stock/domain/reservation.js';
 import type { Verdict } from './domain/order-state.js';
 import { Order } from './order.schema.js';
-import { nativeCollection } from '../common/native-collection.js';
-import type { Collection } from 'mongodb';
 
 export type OrderRecord = Order & { _id: Types.ObjectId };
+
+/** What the API knows of a new order; the repository adds the state of a fresh PENDING order. */
+export type NewOrder = Omit<
+  Order,
+  'createdAt' | 'updatedAt' | 'status' | 'failureReason' | 'attempts' | 'lastError' | 'decidedAt'
+>;
+
+/** How one order of an `insertMany` fared: stored, or refused as a repeat of its Idempotency-Key. */
+export type InsertOutcome = 'stored' | 'duplicate' | Error;
+
+/** What the queue needs of an order to enqueue it. */
+export type QueuedOrder = Pick<OrderRecord, '_id' | 'priority' | 'items'>;
+
+/** A decision a worker wants to record, conditional on the order still being PENDING. */
+export interface Decision {
+  orderId: string;
+  verdict: Verdict;
+  attempts: number;
+  lastError?: string;
+}
 
 /** Every query and write on orders. Status changes are conditional on the status they leave. */
 @Injectable()
@@ -17,20 +40,9 @@ export class OrderRepository {
     this.orderDocs = nativeCollection<OrderRecord>(orders);
   }
 
-  async create(
-    order: Omit<
-      Order,
-      | 'createdAt'
-      | 'updatedAt'
-      | 'status'
-      | 'failureReason'
-      | 'attempts'
-      | 'lastError'
-      | 'decidedAt'
-    >,
-  ): Promise<OrderRecord> {
-    const now = new Date();
-    const record: OrderRecord = {
+  /** A PENDING order ready to be stored; its id is assigned here, before it is stored. */
+  newRecord(order: NewOrder, now = new Date()): OrderRecord {
+    return {
       _id: new Types.ObjectId(),
       ...order,
       status: 'PENDING',
@@ -41,14 +53,68 @@ export class OrderRepository {
       createdAt: now,
       updatedAt: now,
     };
-    // Validated and priced already: a plain insert keeps mongoose's document machinery (casting,
-    // validators, hydration) off the hottest path. The unique index still answers with 11000.
+  }
+
+  async create(order: NewOrder): Promise<OrderRecord> {
+    const record = this.newRecord(order);
     await this.orderDocs.insertOne(record);
     return record;
   }
 
+  /**
+   * Stores a batch of new orders with one unordered insert: validated and priced already, so a
+   * plain insert keeps mongoose's document machinery off the hottest path. An order whose
+   * Idempotency-Key was used before fails alone (the unique index answers 11000 for it); the
+   * others are stored.
+   */
+  async insertMany(records: readonly OrderRecord[]): Promise<InsertOutcome[]> {
+    try {
+      await this.orderDocs.insertMany(records, { ordered: false });
+      return records.map(() => 'stored');
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) throw err;
+      const failed = new Map<number, InsertOutcome>();
+      const errors: WriteError[] = [err.writeErrors].flat();
+      for (const writeError of errors) {
+        failed.set(
+          writeError.index,
+          isDuplicateKeyError(writeError) ? 'duplicate' : new Error(writeError.errmsg),
+        );
+      }
+      return records.map((_, i) => failed.get(i) ?? 'stored');
+    }
+  }
+
   async findById(id: string): Promise<OrderRecord | undefined> {
     return (await this.orderDocs.findOne({ _id: new Types.ObjectId(id) })) ?? undefined;
+  }
+
+  /** The orders with these ids that exist, by id (one read). */
+  async findManyByIds(ids: readonly string[]): Promise<Map<string, OrderRecord>> {
+    const found = await this.orderDocs
+      .find({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } })
+      .toArray();
+    return new Map(found.map((order) => [order._id.toString(), order]));
+  }
+
+  /**
+   * VIP orders still PENDING that need any of these products, as reservation claims: the stock
+   * they need is kept for them (stock/domain/reservation.ts). Served by a partial index that holds
+   * only PENDING VIP orders.
+   */
+  async waitingVipClaims(productIds: readonly string[]): Promise<Claim[]> {
+    const found = await this.orderDocs
+      .find<Pick<OrderRecord, '_id' | 'items' | 'createdAt'>>(
+        { 'items.productId': { $in: [...productIds] }, status: 'PENDING', priority: 'VIP' },
+        { projection: { items: 1, createdAt: 1 } },
+      )
+      .toArray();
+    return found.map((order) => ({
+      orderId: order._id.toString(),
+      vip: true,
+      acceptedAt: order.createdAt.getTime(),
+      lines: order.items.map((line) => ({ productId: line.productId, quantity: line.quantity })),
+    }));
   }
 
   async findByIdempotencyKey(
@@ -80,6 +146,25 @@ export class OrderRepository {
   }
 
   /**
+   * PENDING → CONFIRMED | FAILED for a batch of orders, each conditional on the order still being
+   * PENDING (one command). Answers how many were decided by this call: fewer than asked when
+   * another run decided some first.
+   */
+  async decideMany(decisions: readonly Decision[], now: Date): Promise<number> {
+    if (decisions.length === 0) return 0;
+    const result = await this.orderDocs.bulkWrite(
+      decisions.map((d): AnyBulkWriteOperation<OrderRecord> => ({
+        updateOne: {
+          filter: { _id: new Types.ObjectId(d.orderId), status: 'PENDING' },
+          update: { $set: decisionFields(d, now) },
+        },
+      })),
+      { ordered: false },
+    );
+    return result.matchedCount;
+  }
+
+  /**
    * PENDING → CONFIRMED | FAILED. Returns the decided order, or undefined when the order was no
    * longer PENDING (another run decided it first).
    */
@@ -89,34 +174,21 @@ export class OrderRepository {
     attempts: number,
     lastError?: string,
   ): Promise<OrderRecord | undefined> {
-    const now = new Date();
     const decided = await this.orderDocs.findOneAndUpdate(
       { _id: new Types.ObjectId(id), status: 'PENDING' },
-      {
-        $set: {
-          status: verdict.status,
-          failureReason: verdict.status === 'FAILED' ? verdict.reason : null,
-          attempts,
-          lastError: lastError ?? null,
-          decidedAt: now,
-          updatedAt: now,
-        },
-      },
+      { $set: decisionFields({ orderId: id, verdict, attempts, lastError }, new Date()) },
       { returnDocument: 'after' },
     );
     return decided ?? undefined;
   }
 
   /** Orders still PENDING that were accepted before `acceptedBefore`, oldest first. */
-  async findPendingSince(
-    acceptedBefore: Date,
-    limit: number,
-  ): Promise<Array<Pick<OrderRecord, '_id' | 'priority'>>> {
+  async findPendingSince(acceptedBefore: Date, limit: number): Promise<QueuedOrder[]> {
     return this.orders
-      .find({ status: 'PENDING', createdAt: { $lt: acceptedBefore } }, { priority: 1 })
+      .find({ status: 'PENDING', createdAt: { $lt: acceptedBefore } }, { priority: 1, items: 1 })
       .sort({ createdAt: 1 })
       .limit(limit)
-      .lean<Array<Pick<OrderRecord, '_id' | 'priority'>>>()
+      .lean<QueuedOrder[]>()
       .exec();
   }
 
@@ -149,4 +221,15 @@ export class OrderRepository {
       found.map((o) => [o._id.toString(), { status: o.status, failureReason: o.failureReason }]),
     );
   }
+}
+
+function decisionFields(d: Decision, now: Date): Partial<OrderRecord> {
+  return {
+    status: d.verdict.status,
+    failureReason: d.verdict.status === 'FAILED' ? d.verdict.reason : null,
+    attempts: d.attempts,
+    lastError: d.lastError ?? null,
+    decidedAt: now,
+    updatedAt: now,
+  };
 }

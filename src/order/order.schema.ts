@@ -1,8 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument } from 'mongoose';
 import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from './domain/order-state.js';
-import type { OrderStatus, PriorityLabel } from './domain/order-state.js';
-import type { FailureReason } from './domain/reservation.js';
+import type { FailureReason, OrderStatus, PriorityLabel } from './domain/order-state.js';
 
 @Schema({ _id: false, versionKey: false })
 export class OrderLine {
@@ -78,3 +77,12 @@ OrderSchema.index(
   { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } },
 );
 OrderSchema.index({ status: 1, createdAt: 1 });
+// Stock a waiting VIP order needs is kept for it from regular orders, whichever worker gets to
+// the product first (stock/domain/reservation.ts). Only PENDING VIP orders are in this index.
+OrderSchema.index(
+  { 'items.productId': 1 },
+  {
+    partialFilterExpression: { status: 'PENDING', priority: 'VIP' },
+    name: 'pending_vip_by_product',
+  },
+);

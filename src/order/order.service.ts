@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { AuthUser } from '../auth/auth-user.js';
 import {
@@ -6,15 +6,14 @@ import {
   AuthenticationError,
   InvalidInputError,
   NotFoundError,
-  isDuplicateKeyError,
 } from '../common/errors.js';
 import type { Page } from '../common/pagination.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { StockRepository } from '../stock/stock.repository.js';
+import { Catalog } from '../stock/catalog.js';
 import { UsersService } from '../users/users.service.js';
 import { priorityFor } from './domain/order-state.js';
 import { priceOrder, RequestedLine } from './domain/pricing.js';
-import { OrderQueue } from './order.queue.js';
+import { OrderIntake } from './order-intake.js';
 import { OrderRecord, OrderRepository } from './order.repository.js';
 
 export interface Placement {
@@ -23,25 +22,24 @@ export interface Placement {
   replayed: boolean;
 }
 
-const ENQUEUE_TIMEOUT_MS = 2000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Accepting orders: validate against the catalog, persist, then enqueue. Never touches stock. */
 @Injectable()
 export class OrderService {
-  private readonly logger = new Logger(OrderService.name);
-
   constructor(
     private readonly orders: OrderRepository,
-    private readonly queue: OrderQueue,
-    private readonly stock: StockRepository,
+    private readonly intake: OrderIntake,
+    private readonly catalog: Catalog,
     private readonly users: UsersService,
     private readonly metrics: Metrics,
   ) {}
 
   /**
-   * The order is accepted once it is stored in MongoDB; enqueuing follows. If Redis cannot take
-   * the job now, the recovery sweep in the workers enqueues it later, so acceptance is never lost.
+   * The order is accepted once it is stored in MongoDB; enqueuing follows. Nothing is read on the
+   * way: the caller's VIP flag and the catalog come from caches, and an Idempotency-Key is checked
+   * by the insert's unique index. Only a request that fails (repeated key, or a refusal that a
+   * repeated key would have answered with the first order) reads the earlier order.
    */
   async place(
     caller: AuthUser,
@@ -54,39 +52,35 @@ export class OrderService {
       );
     }
     const requestHash = idempotencyKey === undefined ? undefined : fingerprint(lines);
-    const [earlier, isVip, catalog] = await Promise.all([
-      idempotencyKey === undefined
-        ? undefined
-        : this.orders.findByIdempotencyKey(caller.id, idempotencyKey),
+    const [isVip, catalog] = await Promise.all([
       this.users.vipStatus(caller.id),
-      this.stock.catalogEntries(lines.map((line) => line.productId)),
+      this.catalog.entries(lines.map((line) => line.productId)),
     ]);
-    if (earlier) return this.replay(earlier, requestHash);
     if (isVip === undefined)
       throw new AuthenticationError('The account of this session no longer exists');
     const priced = priceOrder(lines, catalog);
-    if (!priced.ok) throw new InvalidInputError(priced.problem);
+    if (!priced.ok) {
+      // A retry of an accepted order answers with that order even if the catalog changed since.
+      const earlier = await this.earlierOrder(caller, idempotencyKey);
+      if (earlier) return this.replay(earlier, requestHash);
+      throw new InvalidInputError(priced.problem);
+    }
 
-    let order: OrderRecord;
-    try {
-      order = await this.orders.create({
-        userId: caller.id,
-        items: priced.items,
-        total: priced.total,
-        currency: priced.currency,
-        priority: priorityFor(isVip),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey, requestHash }),
-      });
-    } catch (err) {
-      // The same key raced in from a concurrent request: that one was first.
-      if (idempotencyKey !== undefined && isDuplicateKeyError(err)) {
-        const first = await this.orders.findByIdempotencyKey(caller.id, idempotencyKey);
-        if (first) return this.replay(first, requestHash);
-      }
-      throw err;
+    const order = this.orders.newRecord({
+      userId: caller.id,
+      items: priced.items,
+      total: priced.total,
+      currency: priced.currency,
+      priority: priorityFor(isVip),
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey, requestHash }),
+    });
+    if ((await this.intake.accept(order)) === 'duplicate') {
+      // The same key was used before, or by a concurrent request that was stored first.
+      const first = await this.earlierOrder(caller, idempotencyKey);
+      if (!first) throw new Error(`order with Idempotency-Key of user ${caller.id} not found`);
+      return this.replay(first, requestHash);
     }
     this.metrics.orderAccepted(order.priority === 'VIP');
-    await this.enqueue(order);
     return { order, replayed: false };
   }
 
@@ -111,33 +105,17 @@ export class OrderService {
       );
     }
     // Enqueuing again is a no-op when the job exists, and repairs an acceptance whose enqueue failed.
-    if (order.status === 'PENDING') await this.enqueue(order);
+    if (order.status === 'PENDING') await this.intake.enqueue([order]);
     return { order, replayed: true };
   }
 
-  /**
-   * Bounded: while Redis is unreachable BullMQ would wait for it indefinitely. The order is stored
-   * already; the add still completes when Redis returns (a no-op if the sweep got there first).
-   */
-  private async enqueue(order: OrderRecord): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.queue.enqueue(order._id.toString(), order.priority),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer from Redis within ${ENQUEUE_TIMEOUT_MS} ms`)),
-            ENQUEUE_TIMEOUT_MS,
-          );
-        }),
-      ]);
-    } catch (err) {
-      this.logger.warn(
-        `order ${order._id.toString()} stored but not enqueued yet (${String(err)}); the recovery sweep will enqueue it`,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+  private async earlierOrder(
+    caller: AuthUser,
+    idempotencyKey: string | undefined,
+  ): Promise<OrderRecord | undefined> {
+    return idempotencyKey === undefined
+      ? undefined
+      : this.orders.findByIdempotencyKey(caller.id, idempotencyKey);
   }
 }
 

@@ -1,5 +1,7 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Job, Worker, WorkerOptions } from 'bullmq';
+import { ConnectionOptions, Job, Worker, WorkerOptions } from 'bullmq';
+import { Cluster } from 'ioredis';
+import { queueConnection } from '../common/redis.js';
 import type { AppConfig } from '../config/config.js';
 
 /**
@@ -11,6 +13,7 @@ import type { AppConfig } from '../config/config.js';
 export abstract class QueueWorker<Data> implements OnApplicationBootstrap, OnModuleDestroy {
   protected readonly logger: Logger;
   private instance?: Worker<Data>;
+  private connection?: ConnectionOptions;
 
   protected constructor(
     private readonly queueName: string,
@@ -34,9 +37,10 @@ export abstract class QueueWorker<Data> implements OnApplicationBootstrap, OnMod
 
   onApplicationBootstrap(): void {
     const { queue } = this.appConfig;
+    this.connection = queueConnection(this.appConfig.redis);
     this.instance = new Worker<Data>(this.queueName, (job) => this.process(job), {
-      connection: { url: this.appConfig.redisUrl, maxRetriesPerRequest: null },
-      prefix: queue.prefix,
+      connection: this.connection,
+      prefix: this.appConfig.redis.keyPrefix,
       concurrency: queue.workerConcurrency,
       lockDuration: queue.lockDurationMs,
       stalledInterval: queue.stalledIntervalMs,
@@ -54,5 +58,7 @@ export abstract class QueueWorker<Data> implements OnApplicationBootstrap, OnMod
 
   async onModuleDestroy(): Promise<void> {
     await this.instance?.close();
+    // BullMQ closes the connections it made itself, not a client it was given (a cluster's).
+    if (this.connection instanceof Cluster) await this.connection.quit();
   }
 }

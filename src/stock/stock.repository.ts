@@ -1,24 +1,21 @@
 /**
- * Every write to stock happens here. Reservations use optimistic locking: read the product with
- * its `version`, decide with the pure domain rules, write conditionally on that version and bump
- * it. Committing or releasing a hold is conditional on the hold itself, so each of these writes
- * applies at most once however often a job is redelivered.
+ * Every write to stock happens here. Holds are granted with optimistic locking: read the products
+ * with their `version`, decide with the pure rules of stock/domain, write each product
+ * conditionally on the version read and bump it. Committing or releasing holds is conditional on
+ * the holds themselves, so each of those writes applies at most once however often a job is
+ * redelivered.
  */
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { Model, Types } from 'mongoose';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { CacheInvalidation } from '../common/cache-invalidation.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
-import {
-  MAX_VERSION_CONFLICTS,
-  ReservationOutcome,
-  conflictBackoffMs,
-  decideReservation,
-} from '../order/domain/reservation.js';
-import type { CatalogEntry } from '../order/domain/pricing.js';
-import { Metrics } from '../metrics/metrics.service.js';
 import { nativeCollection } from '../common/native-collection.js';
-import type { Collection } from 'mongodb';
+import { Metrics } from '../metrics/metrics.service.js';
+import { CATALOG_TOPIC } from './catalog.js';
+import { CONFLICT, retryOnConflict } from './conflict-retry.js';
+import type { HoldGrant, Settlement, StockSnapshot } from './domain/reservation.js';
 import { Product } from './product.schema.js';
 
 export interface ProductRecord {
@@ -43,14 +40,6 @@ export interface NewProduct {
   quantity: number;
 }
 
-/** A reservation kept losing the race for the product's version: retry the attempt later. */
-export class VersionConflictError extends Error {
-  constructor(productId: string, attempts: number) {
-    super(`product ${productId}: version conflict persisted after ${attempts} attempts`);
-    this.name = 'VersionConflictError';
-  }
-}
-
 type ProductLean = Product & { _id: Types.ObjectId };
 
 @Injectable()
@@ -60,6 +49,7 @@ export class StockRepository {
   constructor(
     @InjectModel(Product.name) private readonly products: Model<Product>,
     private readonly metrics: Metrics,
+    private readonly invalidation: CacheInvalidation,
   ) {
     this.productDocs = nativeCollection<ProductLean>(products);
   }
@@ -106,54 +96,33 @@ export class StockRepository {
     return { items: items.map(toRecord), total };
   }
 
-  /** Name, price and availability of the given products, for pricing an order. */
-  async catalogEntries(ids: string[]): Promise<Map<string, CatalogEntry>> {
-    const found = await this.products.collection
-      .find<Pick<ProductLean, '_id' | 'name' | 'price' | 'currency' | 'active'>>(
-        { _id: { $in: ids.map(objectId) } },
-        { projection: { name: 1, price: 1, currency: 1, active: 1 } },
-      )
-      .toArray();
-    return new Map(
-      found.map((p) => [
-        p._id.toString(),
-        {
-          id: p._id.toString(),
-          name: p.name,
-          price: p.price,
-          currency: p.currency,
-          active: p.active,
-        },
-      ]),
-    );
-  }
-
   /** Restock (positive delta) or correct (negative); never takes `available` below zero. */
   async adjust(id: string, delta: number): Promise<ProductRecord> {
-    for (let attempt = 1; ; attempt++) {
-      const product = await this.products
-        .findOne({ _id: id, active: true }, { holds: 0 })
-        .lean<ProductLean>()
-        .exec();
-      if (!product) throw new NotFoundError('Product');
-      if (product.available + delta < 0) {
-        throw new ConflictError(
-          `Stock cannot go below zero: ${product.available} available, delta ${delta}`,
-        );
-      }
-      const updated = await this.products
-        .findOneAndUpdate(
-          { _id: id, version: product.version },
-          { $inc: { available: delta, received: delta, version: 1 } },
-          { returnDocument: 'after', projection: { holds: 0 } },
-        )
-        .lean<ProductLean>()
-        .exec();
-      if (updated) return toRecord(updated);
-      this.conflicted();
-      if (attempt >= MAX_VERSION_CONFLICTS) throw new VersionConflictError(id, attempt);
-      await sleep(conflictBackoffMs(attempt, Math.random()));
-    }
+    return retryOnConflict(
+      `product ${id}`,
+      async () => {
+        const product = await this.products
+          .findOne({ _id: id, active: true }, { holds: 0 })
+          .lean<ProductLean>()
+          .exec();
+        if (!product) throw new NotFoundError('Product');
+        if (product.available + delta < 0) {
+          throw new ConflictError(
+            `Stock cannot go below zero: ${product.available} available, delta ${delta}`,
+          );
+        }
+        const updated = await this.products
+          .findOneAndUpdate(
+            { _id: id, version: product.version },
+            { $inc: { available: delta, received: delta, version: 1 } },
+            { returnDocument: 'after', projection: { holds: 0 } },
+          )
+          .lean<ProductLean>()
+          .exec();
+        return updated ? toRecord(updated) : CONFLICT;
+      },
+      () => this.metrics.versionConflicts.inc(),
+    );
   }
 
   /** Takes the product off sale; orders that still need it fail with PRODUCT_UNAVAILABLE. */
@@ -162,67 +131,94 @@ export class StockRepository {
       .updateOne({ _id: id, active: true }, { $set: { active: false }, $inc: { version: 1 } })
       .exec();
     if (result.matchedCount === 0) throw new NotFoundError('Product');
+    await this.invalidation.publish(CATALOG_TOPIC, objectId(id).toString());
+  }
+
+  /** What a worker decides on: availability, version and holds of the given products (one read). */
+  async snapshots(productIds: readonly string[]): Promise<Map<string, StockSnapshot>> {
+    const found = await this.productDocs
+      .find<Pick<ProductLean, '_id' | 'active' | 'available' | 'version' | 'holds'>>(
+        { _id: { $in: productIds.map(objectId) } },
+        { projection: { active: 1, available: 1, version: 1, holds: 1 } },
+      )
+      .toArray();
+    return new Map(
+      found.map((p) => {
+        const productId = p._id.toString();
+        return [
+          productId,
+          {
+            productId,
+            active: p.active,
+            available: p.available,
+            version: p.version,
+            holds: new Map(p.holds.map((h) => [h.orderId, h.quantity])),
+          },
+        ];
+      }),
+    );
   }
 
   /**
-   * Holds `quantity` units for `orderId`: read, decide, write on the version read. Returns `held`
-   * also when an earlier run of the same order already holds them.
+   * Writes the holds of a plan, each product on the version it was read at (one command). False
+   * when any product had changed since: the caller re-reads and plans again; the products that did
+   * take their holds show them on the next read.
    */
-  async reserve(productId: string, orderId: string, quantity: number): Promise<ReservationOutcome> {
-    for (let attempt = 1; ; attempt++) {
-      const product = await this.productDocs.findOne<
-        Pick<ProductLean, 'active' | 'available' | 'version' | 'holds'>
-      >(
-        { _id: objectId(productId) },
-        { projection: { active: 1, available: 1, version: 1, holds: { $elemMatch: { orderId } } } },
-      );
-      const decision = decideReservation(
-        product ? { ...product, heldByOrder: product.holds?.[0]?.quantity } : undefined,
-        quantity,
-      );
-      if (decision.action === 'already-held') return { result: 'held' };
-      if (decision.action === 'reject') return { result: 'rejected', reason: decision.reason };
-      const written = await this.productDocs.updateOne(
-        { _id: objectId(productId), version: product?.version },
-        {
-          $inc: { available: -quantity, reserved: quantity, version: 1 },
-          $push: { holds: { orderId, quantity } },
+  async grantHolds(grants: readonly HoldGrant[]): Promise<boolean> {
+    if (grants.length === 0) return true;
+    const result = await this.productDocs.bulkWrite(
+      grants.map((grant): AnyBulkWriteOperation<ProductLean> => ({
+        updateOne: {
+          filter: { _id: objectId(grant.productId), version: grant.version },
+          update: {
+            $inc: { available: -grant.units, reserved: grant.units, version: 1 },
+            $push: { holds: { $each: grant.holds } },
+          },
         },
-      );
-      if (written.modifiedCount === 1) return { result: 'held' };
-      this.conflicted();
-      if (attempt >= MAX_VERSION_CONFLICTS) throw new VersionConflictError(productId, attempt);
-      await sleep(conflictBackoffMs(attempt, Math.random()));
-    }
-  }
-
-  /** Turns the order's hold into a sale. False when there was no such hold (already settled). */
-  async commit(productId: string, orderId: string, quantity: number): Promise<boolean> {
-    return this.settle(productId, orderId, quantity, { reserved: -quantity, sold: quantity });
-  }
-
-  /** Gives the order's hold back to `available`. False when there was no such hold. */
-  async release(productId: string, orderId: string, quantity: number): Promise<boolean> {
-    return this.settle(productId, orderId, quantity, { reserved: -quantity, available: quantity });
-  }
-
-  /** A lost optimistic-locking race: the product changed between our read and our write. */
-  private conflicted(): void {
-    this.metrics.versionConflicts.inc();
-  }
-
-  private async settle(
-    productId: string,
-    orderId: string,
-    quantity: number,
-    inc: Record<string, number>,
-  ): Promise<boolean> {
-    const result = await this.productDocs.updateOne(
-      { _id: objectId(productId), holds: { $elemMatch: { orderId, quantity } } },
-      { $pull: { holds: { orderId } }, $inc: { ...inc, version: 1 } },
+      })),
+      { ordered: false },
     );
-    return result.modifiedCount === 1;
+    return result.matchedCount === grants.length;
   }
+
+  /**
+   * Commits and releases holds of decided orders (one command). Each product's write applies only
+   * if every hold it names is still there, so a hold is settled exactly once. Settling does not
+   * bump `version`: it never changes what a reservation decides on (committing leaves `available`
+   * alone, releasing only adds to it), so it never makes another worker's reservation conflict.
+   * False when some product's holds were no longer all there: the caller re-reads and settles what
+   * is left.
+   */
+  async settle(settlements: readonly Settlement[]): Promise<boolean> {
+    if (settlements.length === 0) return true;
+    const result = await this.productDocs.bulkWrite(
+      settlements.map((s): AnyBulkWriteOperation<ProductLean> => {
+        const holds = [...s.commit, ...s.release];
+        const committed = sum(s.commit);
+        const released = sum(s.release);
+        return {
+          updateOne: {
+            filter: {
+              _id: objectId(s.productId),
+              $and: holds.map((h) => ({
+                holds: { $elemMatch: { orderId: h.orderId, quantity: h.quantity } },
+              })),
+            },
+            update: {
+              $pull: { holds: { orderId: { $in: holds.map((h) => h.orderId) } } },
+              $inc: { reserved: -(committed + released), sold: committed, available: released },
+            },
+          },
+        };
+      }),
+      { ordered: false },
+    );
+    return result.matchedCount === settlements.length;
+  }
+}
+
+function sum(holds: ReadonlyArray<{ quantity: number }>): number {
+  return holds.reduce((total, h) => total + h.quantity, 0);
 }
 
 /** The processing path talks to the driver directly: mongoose's query layer was a large share of a job's CPU. */

@@ -3,7 +3,9 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { CacheInvalidation } from '../common/cache-invalidation.js';
 import { ConflictError, NotFoundError, isDuplicateKeyError } from '../common/errors.js';
+import { InvalidatingCache } from '../common/invalidating-cache.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Role, User, UserDocument } from './user.schema.js';
 
@@ -14,15 +16,38 @@ export interface NewUser {
   role?: Role;
 }
 
+/** Invalidation topic of the VIP-flag cache: a message carries a user id. */
+const ACCOUNT_TOPIC = 'account';
+
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
   private readonly logger = new Logger(UsersService.name);
+  /**
+   * VIP flags for the order route, which must not read MongoDB per order. A promotion or demotion
+   * reaches every replica's cache through pub/sub; a lost message is corrected within CACHE_TTL_MS.
+   */
+  private readonly vipFlags: InvalidatingCache<boolean>;
 
   constructor(
     @InjectModel(User.name) private readonly users: Model<User>,
     private readonly hasher: PasswordHasher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly invalidation: CacheInvalidation,
+  ) {
+    this.vipFlags = new InvalidatingCache<boolean>(
+      async (ids) => {
+        const found = await users.collection
+          .find<{ _id: Types.ObjectId; isVip: boolean }>(
+            { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
+            { projection: { isVip: 1 } },
+          )
+          .toArray();
+        return new Map(found.map((u) => [u._id.toString(), u.isVip]));
+      },
+      invalidation,
+      { topic: ACCOUNT_TOPIC, ttlMs: config.cacheTtlMs, maxEntries: 200_000 },
+    );
+  }
 
   /** `ADMIN_EMAIL` + `ADMIN_PASSWORD`: that admin account exists, with that password, after start-up. */
   async onApplicationBootstrap(): Promise<void> {
@@ -56,13 +81,9 @@ export class UsersService implements OnApplicationBootstrap {
     return (await this.users.findById(id).exec()) ?? undefined;
   }
 
-  /** The account's VIP flag (undefined when the account is gone), read without hydrating it. */
-  async vipStatus(id: string): Promise<boolean | undefined> {
-    const user = await this.users.collection.findOne<{ isVip: boolean }>(
-      { _id: new Types.ObjectId(id) },
-      { projection: { isVip: 1 } },
-    );
-    return user?.isVip;
+  /** The account's VIP flag (undefined when the account is gone), from the cache. */
+  vipStatus(id: string): Promise<boolean | undefined> {
+    return this.vipFlags.get(id);
   }
 
   async getById(id: string): Promise<UserDocument> {
@@ -76,6 +97,7 @@ export class UsersService implements OnApplicationBootstrap {
       .findByIdAndUpdate(id, { $set: { isVip } }, { returnDocument: 'after' })
       .exec();
     if (!user) throw new NotFoundError('User');
+    await this.invalidation.publish(ACCOUNT_TOPIC, user.id);
     return user;
   }
 

@@ -14,7 +14,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureHttp } from '../../src/common/http-setup.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { AppConfig, loadConfig } from '../../src/config/config.js';
-import { removeRedisKeys } from './services.js';
+import { removeDeploymentKeys } from './services.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './test-env.js';
 
 export const ADMIN = { email: 'admin@shop.test', password: 'admin-password-1' };
@@ -81,7 +81,7 @@ export async function createTestApp(label: string, options: TestAppOptions = {})
         await connection.dropDatabase();
       } finally {
         await app.close();
-        await removeRedisKeys(config.redisUrl, `${config.queue.prefix}:*`);
+        await removeDeploymentKeys(config.redis.url, config.queue.prefix);
       }
     },
   };

@@ -19,6 +19,7 @@ export default async function globalTeardown(): Promise<void> {
       await client.close();
     }
   }
-  if (runId && redisUrl) await removeRedisKeys(redisUrl, `${runId}:*`);
+  // Every key of the run starts with its hash-tagged prefix `{<runId>…}` (config.redis.keyPrefix).
+  if (runId && redisUrl) await removeRedisKeys(redisUrl, `{${runId}*`);
   for (const service of globalThis.__TEST_SERVICES__ ?? []) await service.stop();
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import * as net from 'node:net';
 import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '../../src/config/config.js';
 import { StartedProcess, startProcess, startTsProcess } from './processes.js';
 
 export interface Service {
@@ -140,6 +141,12 @@ export function freePort(): Promise<number> {
 /** Hides credentials in a connection string before it is printed. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+/** Deletes every key of the deployment with this QUEUE_PREFIX: its queues and its rate-limit counters. */
+export async function removeDeploymentKeys(url: string, queuePrefix: string): Promise<void> {
+  await removeRedisKeys(url, `${redisKeyPrefix(queuePrefix)}*`);
+  await removeRedisKeys(url, `${redisKeyPrefix(`${queuePrefix}:rl`)}*`);
 }
 
 /** Deletes the keys matching `pattern` (a run's queues and counters). */

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { FAILURE_REASONS, ORDER_STATUSES } from '../../order/domain/order-state.js';
 import type { OrderStatus } from '../../order/domain/order-state.js';
-import type { FailureReason } from '../../order/domain/reservation.js';
+import type { FailureReason } from '../../order/domain/order-state.js';
 import { DEAD_LETTER_STATES } from '../../order/order.queue.js';
 import type { DeadLetter, DeadLetterState } from '../../order/order.queue.js';
 import type { OrderRecord } from '../../order/order.repository.js';

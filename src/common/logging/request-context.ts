@@ -21,3 +21,8 @@ export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
 export function currentLogContext(): LogContext | undefined {
   return storage.getStore();
 }
+
+/** Runs `fn` outside any request or job context: work done for many jobs at once belongs to none. */
+export function withoutLogContext<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

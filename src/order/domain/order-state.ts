@@ -4,33 +4,37 @@
  * conditional write naming the status it expects, so re-running one that already happened changes
  * nothing.
  */
-import { FailureReason, ReservationOutcome } from './reservation.js';
+import type {
+  ReservationVerdict,
+  RejectionReason,
+  Settling,
+} from '../../stock/domain/reservation.js';
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'FAILED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Why an order failed: its stock could not be reserved, or processing kept failing. */
+export type FailureReason = RejectionReason | 'PROCESSING_ERROR';
 export const FAILURE_REASONS: readonly FailureReason[] = [
   'OUT_OF_STOCK',
   'PRODUCT_UNAVAILABLE',
   'PROCESSING_ERROR',
 ];
 
-export type LineOutcome = ReservationOutcome & { productId: string };
-
 export type Verdict = { status: 'CONFIRMED' } | { status: 'FAILED'; reason: FailureReason };
 
-/** All lines held → confirmed; the first rejected line decides the failure reason. */
-export function verdictFor(outcomes: LineOutcome[]): Verdict {
-  const rejected = outcomes.find((o) => o.result === 'rejected');
-  return rejected && rejected.result === 'rejected'
-    ? { status: 'FAILED', reason: rejected.reason }
-    : { status: 'CONFIRMED' };
+/** Every line held → confirmed; a line that could not be held fails the order with its reason. */
+export function verdictFor(reservation: ReservationVerdict): Verdict {
+  return reservation.result === 'held'
+    ? { status: 'CONFIRMED' }
+    : { status: 'FAILED', reason: reservation.reason };
 }
 
 /**
  * What happens to an order's holds once its status is final: a confirmed order turns them into
  * sales, a failed one gives them back. A pending order has nothing to settle yet.
  */
-export function settlementFor(status: OrderStatus): 'commit' | 'release' | 'none' {
+export function settlementFor(status: OrderStatus): Settling | 'none' {
   switch (status) {
     case 'CONFIRMED':
       return 'commit';

@@ -13,7 +13,7 @@ import {
 } from 'class-validator';
 import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from '../domain/order-state.js';
 import type { OrderStatus, PriorityLabel } from '../domain/order-state.js';
-import type { FailureReason } from '../domain/reservation.js';
+import type { FailureReason } from '../domain/order-state.js';
 import type { OrderRecord } from '../order.repository.js';
 
 export const MAX_ORDER_LINES = 20;

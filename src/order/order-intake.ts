@@ -1,0 +1,80 @@
+/**
+ * Acceptance group commit (the API side of the hot path). Orders that arrive at this process
+ * within ORDER_BATCH_LINGER_MS of each other (at most ORDER_BATCH_MAX) are stored with one
+ * unordered `insertMany` and queued with one `addBulk`. Every request still gets its own answer:
+ * its 202 only once its own order is durably stored, its own error otherwise (a repeated
+ * Idempotency-Key fails only its request). Persist first, enqueue second: if the process dies in
+ * between, or Redis cannot take the jobs, the workers' recovery sweep queues the stored orders.
+ */
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { GroupCommit } from '../common/group-commit.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { OrderQueue } from './order.queue.js';
+import { OrderRecord, OrderRepository, QueuedOrder } from './order.repository.js';
+
+/** While Redis is unreachable BullMQ would wait for it indefinitely; the order is stored already. */
+const ENQUEUE_TIMEOUT_MS = 2000;
+
+@Injectable()
+export class OrderIntake implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(OrderIntake.name);
+  private readonly batches: GroupCommit<OrderRecord, 'stored' | 'duplicate'>;
+
+  constructor(
+    private readonly orders: OrderRepository,
+    private readonly queue: OrderQueue,
+    @Inject(APP_CONFIG) config: AppConfig,
+    metrics: Metrics,
+  ) {
+    this.batches = new GroupCommit(
+      (records) => this.commit(records),
+      { maxBatch: config.intake.maxBatch, lingerMs: config.intake.lingerMs, maxInFlight: 4 },
+      (size) => metrics.batchSize.observe({ stage: 'acceptance' }, size),
+    );
+  }
+
+  /** Stores and queues a new order; `duplicate` when its Idempotency-Key was used before. */
+  accept(order: OrderRecord): Promise<'stored' | 'duplicate'> {
+    return this.batches.submit(order);
+  }
+
+  /**
+   * Queues stored orders, waiting at most ENQUEUE_TIMEOUT_MS. Never fails: an add that does not
+   * happen now still completes when Redis returns, and the recovery sweep covers the rest (the add
+   * is a no-op where the job exists).
+   */
+  async enqueue(orders: readonly QueuedOrder[]): Promise<void> {
+    if (orders.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.enqueueMany(orders),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer from Redis within ${ENQUEUE_TIMEOUT_MS} ms`)),
+            ENQUEUE_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (err) {
+      this.logger.warn(
+        `${orders.length} order(s) stored but not enqueued yet (${String(err)}); the recovery sweep will enqueue them`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Requests in flight at shutdown still get their orders stored and their answers. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.batches.drained();
+  }
+
+  private async commit(records: OrderRecord[]): Promise<Array<'stored' | 'duplicate' | Error>> {
+    const outcomes = await this.orders.insertMany(records);
+    await this.enqueue(records.filter((_, i) => outcomes[i] === 'stored'));
+    return outcomes;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The API side of the hot path, against real MongoDB and Redis: orders that arrive together are
+ * stored together, and the caches that keep reads off the order route stay coherent across
+ * replicas (pub/sub invalidation, reset when the subscription drops, TTL as the last resort).
+ */
+import { getModelToken } from '@nestjs/mongoose';
+import { Redis } from 'ioredis';
+import type { Model } from 'mongoose';
+import type request from 'supertest';
+import { CacheInvalidation } from '../src/common/cache-invalidation.js';
+import { Metrics } from '../src/metrics/metrics.service.js';
+import { Product } from '../src/stock/product.schema.js';
+import { TestApp, createTestApp, testEnv } from './support/app.js';
+import { createProduct, placeOrder, registerShopper, signInAdmin } from './support/shop.js';
+import { waitFor } from './support/wait.js';
+
+async function acceptanceBatches(app: TestApp): Promise<{ batches: number; orders: number }> {
+  const metric = await app.get(Metrics).batchSize.get();
+  const value = (suffix: string) =>
+    metric.values.find(
+      (v) => v.metricName === `group_commit_batch_size${suffix}` && v.labels.stage === 'acceptance',
+    )?.value ?? 0;
+  return { batches: value('_count'), orders: value('_sum') };
+}
+
+describe('acceptance group commit', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A generous linger, so the concurrent requests of this test surely share batches.
+    app = await createTestApp('intake', { env: { ORDER_BATCH_LINGER_MS: '20' } });
+  });
+  afterAll(() => app.close());
+
+  it('stores a burst of orders in fewer inserts than orders, each request answered with its own order', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 1000 });
+    const shoppers = await Promise.all(Array.from({ length: 20 }, () => registerShopper(app)));
+    const before = await acceptanceBatches(app);
+    const placed = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        placeOrder(shoppers[i % shoppers.length], [
+          { productId: product.id, quantity: 1 + (i % 3) },
+        ]),
+      ),
+    );
+    const after = await acceptanceBatches(app);
+    expect(after.orders - before.orders).toBe(60);
+    expect(after.batches - before.batches).toBeLessThan(60);
+    expect(new Set(placed.map((o) => o.id)).size).toBe(60);
+    // Each answer is that request's own order: its own lines, priced.
+    placed.forEach((order, i) =>
+      expect(order).toMatchObject({
+        status: 'PENDING',
+        items: [{ productId: product.id, quantity: 1 + (i % 3) }],
+        total: 1000 * (1 + (i % 3)),
+      }),
+    );
+  });
+});
+
+describe('caches across replicas', () => {
+  const env = testEnv('replicas', { CACHE_TTL_MS: '600000' });
+  let replicaA: TestApp;
+  let replicaB: TestApp;
+  let adminB: request.Agent;
+
+  beforeAll(async () => {
+    replicaA = await createTestApp('replicas', { env });
+    replicaB = await createTestApp('replicas', { env });
+    adminB = await signInAdmin(replicaB);
+  });
+  afterAll(async () => {
+    await replicaB.app.close();
+    await replicaA.close();
+  });
+
+  const orderOn = (shopper: Awaited<ReturnType<typeof registerShopper>>, productId: string) =>
+    shopper.http.post('/order').send({ items: [{ productId, quantity: 1 }] });
+
+  it('refuses on one replica a product taken off sale on another, without waiting for the TTL', async () => {
+    const product = await createProduct(adminB, { quantity: 10 });
+    const shopper = await registerShopper(replicaA);
+    await orderOn(shopper, product.id).expect(202); // replica A now caches the entry
+    await adminB.delete(`/stock/products/${product.id}`).expect(204);
+    const refused = await waitFor(
+      async () => {
+        const res = await orderOn(shopper, product.id);
+        return res.status === 400 ? res : undefined;
+      },
+      { timeoutMs: 3000, what: 'replica A to refuse the discontinued product' },
+    );
+    expect(refused.body.message).toContain('does not exist or is no longer sold');
+  });
+
+  it('gives the next order on one replica VIP priority after a promotion on another', async () => {
+    const product = await createProduct(adminB, { quantity: 10 });
+    const shopper = await registerShopper(replicaA);
+    expect((await orderOn(shopper, product.id).expect(202)).body.priority).toBe('REGULAR');
+    await adminB.post(`/users/${shopper.id}/vip`).expect(200);
+    await waitFor(
+      async () => (await orderOn(shopper, product.id).expect(202)).body.priority === 'VIP',
+      { timeoutMs: 3000, what: 'replica A to see the promotion' },
+    );
+  });
+
+  it('forgets everything when its subscription drops, since it may have missed invalidations', async () => {
+    const product = await createProduct(adminB, { quantity: 10 });
+    const shopper = await registerShopper(replicaA);
+    await orderOn(shopper, product.id).expect(202);
+    // Taken off sale behind the application's back: no invalidation is published.
+    const products = replicaA.get<Model<Product>>(getModelToken(Product.name));
+    await products.updateOne({ _id: product.id }, { $set: { active: false } }).exec();
+    await orderOn(shopper, product.id).expect(202); // still cached, TTL is ten minutes
+
+    const invalidation = replicaA.get(CacheInvalidation);
+    const subscribedBefore = invalidation.subscribedCount;
+    const redis = new Redis(replicaA.config.redis.url);
+    try {
+      await redis.client('KILL', 'TYPE', 'pubsub');
+    } finally {
+      redis.disconnect();
+    }
+    await waitFor(() => invalidation.subscribedCount > subscribedBefore && invalidation.live, {
+      what: 'the subscription to come back',
+    });
+    await orderOn(shopper, product.id).expect(400);
+  });
+});
+
+describe('cache TTL', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp('cache-ttl', { env: { CACHE_TTL_MS: '300' } });
+  });
+  afterAll(() => app.close());
+
+  it('serves an entry whose invalidation was lost for at most the TTL', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 10 });
+    const shopper = await registerShopper(app);
+    await placeOrder(shopper, [{ productId: product.id, quantity: 1 }]);
+    const products = app.get<Model<Product>>(getModelToken(Product.name));
+    await products.updateOne({ _id: product.id }, { $set: { active: false } }).exec();
+    await waitFor(
+      async () =>
+        (
+          await shopper.http
+            .post('/order')
+            .send({ items: [{ productId: product.id, quantity: 1 }] })
+        ).status === 400,
+      { timeoutMs: 5000, what: 'the cached entry to expire' },
+    );
+  });
+});
