@@ -8,6 +8,7 @@ import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
+import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
 type Scenario = (args: Record<string, string | undefined>) => Promise<RunResult>;
 
@@ -31,6 +32,15 @@ const SCENARIOS: Record<string, Scenario> = {
       connections: number(args.connections, THROUGHPUT_DEFAULTS.connections),
       workers: number(args.workers, THROUGHPUT_DEFAULTS.workers),
       baseline: args.baseline !== 'false',
+    }),
+  work: (args) =>
+    runWork({
+      ...WORK_DEFAULTS,
+      shoppers: number(args.shoppers, WORK_DEFAULTS.shoppers),
+      orders: number(args.orders, WORK_DEFAULTS.orders),
+      connections: number(args.connections, WORK_DEFAULTS.connections),
+      stock: number(args.stock, WORK_DEFAULTS.stock),
+      concurrency: number(args.concurrency, WORK_DEFAULTS.concurrency),
     }),
   'worker-kill': (args) =>
     workerKill({

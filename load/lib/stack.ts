@@ -11,6 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Collection, MongoClient, ObjectId } from 'mongodb';
 import { AppProcess, startAppProcess } from '../../test/support/app-process.js';
+import {
+  MongoCountingProxy,
+  MongoSnapshot,
+  RedisCountingProxy,
+  RedisSnapshot,
+  emptyMongoSnapshot,
+  emptyRedisSnapshot,
+  startMongoCountingProxy,
+  startRedisCountingProxy,
+  sumSnapshots,
+} from './counting-proxy.js';
 import { ROOT } from '../../test/support/processes.js';
 import {
   OfflineMongo,
@@ -56,6 +67,27 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Write a V8 CPU profile of every app process here (`--cpu-prof`), one file per process. */
   profileDir?: string;
+  /**
+   * Start each app process behind its own pair of counting proxies (load/lib/counting-proxy.ts):
+   * its MONGODB_URI and REDIS_URL point at them. `stack.env` keeps the direct addresses, so the
+   * scenario's own reads are never counted.
+   */
+  countCommands?: boolean;
+}
+
+export type Role = 'api' | 'worker';
+
+/** An app process started with `countCommands`, and the proxies all its traffic goes through. */
+export interface CountedProcess {
+  role: Role;
+  app: AppProcess;
+  mongo: MongoCountingProxy;
+  redis: RedisCountingProxy;
+}
+
+export interface CommandCounts {
+  mongo: MongoSnapshot;
+  redis: RedisSnapshot;
 }
 
 export interface Stack {
@@ -68,6 +100,10 @@ export interface Stack {
   apis: AppProcess[];
   workers: AppProcess[];
   startWorker(): Promise<AppProcess>;
+  /** With `countCommands`: every app process started so far (killed ones too), with its proxies. */
+  counted: CountedProcess[];
+  /** With `countCommands`: what all processes of a role have sent so far (zero without any). */
+  commandCounts(role: Role): CommandCounts;
   /** Process ids of everything taking part, for CPU accounting. */
   pids(): Record<string, number | undefined>;
   /** For scenarios that own Redis: stop it (SIGTERM, AOF flushed) and start it on the same port. */
@@ -179,12 +215,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     options.profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, role)}`]
       : [];
+  const counted: CountedProcess[] = [];
+  const startApp = async (role: Role): Promise<AppProcess> => {
+    if (!options.countCommands) return startAppProcess({ ...env, APP_ROLE: role }, profiling(role));
+    const [mongoProxy, redisProxy] = await Promise.all([
+      startMongoCountingProxy(env.MONGODB_URI),
+      startRedisCountingProxy(env.REDIS_URL),
+    ]);
+    try {
+      const app = await startAppProcess(
+        { ...env, APP_ROLE: role, MONGODB_URI: mongoProxy.url, REDIS_URL: redisProxy.url },
+        profiling(role),
+      );
+      counted.push({ role, app, mongo: mongoProxy, redis: redisProxy });
+      return app;
+    } catch (err) {
+      await Promise.all([mongoProxy.close(), redisProxy.close()]);
+      throw err;
+    }
+  };
   const apis: AppProcess[] = [];
-  for (let i = 0; i < (options.apis ?? 1); i++)
-    apis.push(await startAppProcess({ ...env, APP_ROLE: 'api' }, profiling('api')));
+  for (let i = 0; i < (options.apis ?? 1); i++) apis.push(await startApp('api'));
   const workers: AppProcess[] = [];
   const startWorker = async () => {
-    const worker = await startAppProcess({ ...env, APP_ROLE: 'worker' }, profiling('worker'));
+    const worker = await startApp('worker');
     workers.push(worker);
     return worker;
   };
@@ -202,6 +256,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     apis,
     workers,
     startWorker,
+    counted,
+    commandCounts: (role) => {
+      const of = counted.filter((p) => p.role === role);
+      return {
+        mongo: sumSnapshots(emptyMongoSnapshot(), ...of.map((p) => p.mongo.snapshot())),
+        redis: sumSnapshots(emptyRedisSnapshot(), ...of.map((p) => p.redis.snapshot())),
+      };
+    },
     pids: () => ({
       ...Object.fromEntries(
         apis.map((p, i) => [`api${apis.length > 1 ? i + 1 : ''}`, p.process.child.pid]),
@@ -217,6 +279,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(mongo.restart ? { restartMongo: mongo.restart } : {}),
     stop: async () => {
       await Promise.all([...apis, ...workers].map((p) => p.stop('SIGTERM')));
+      await Promise.all(counted.flatMap((p) => [p.mongo.close(), p.redis.close()]));
       await db.dropDatabase().catch(() => undefined);
       await client.close();
       // The run's queues and counters, when Redis is shared (an owned one goes away below).
