@@ -5,7 +5,7 @@
 import { median, writeReport } from './lib/report.js';
 import { build } from './lib/stack.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
-import { mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
+import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
@@ -46,6 +46,12 @@ const SCENARIOS: Record<string, Scenario> = {
     workerKill({
       shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
       stock: number(args.stock, CONTENTION_DEFAULTS.stock),
+      kills: number(args.kills, 4),
+    }),
+  'batch-kill': (args) =>
+    batchKill({
+      shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
+      stock: number(args.stock, 800),
       kills: number(args.kills, 4),
     }),
   'redis-restart': (args) =>

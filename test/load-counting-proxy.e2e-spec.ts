@@ -16,7 +16,6 @@ import {
   totalOf,
 } from '../load/lib/counting-proxy.js';
 import { bullmqScripts, scriptName } from '../load/lib/redis-scripts.js';
-import { WORK_DEFAULTS, runWork } from '../load/scenarios/work.js';
 import { removeRedisKeys } from './support/services.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './support/test-env.js';
 import { waitFor } from './support/wait.js';
@@ -250,29 +249,5 @@ describe('counting proxy: Redis', () => {
     } finally {
       proxy.setCommandHook(undefined);
     }
-  });
-});
-
-describe('work scenario (small)', () => {
-  it('counts the commands of every app process through its own proxies, on a correct run', async () => {
-    const result = await runWork({
-      ...WORK_DEFAULTS,
-      shoppers: 20,
-      orders: 60,
-      connections: 8,
-      stock: 15,
-      concurrency: 4,
-    });
-    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    const { api, worker } = result.figures as {
-      api: { orders: number; totals: { mongoData: number; redis: number } };
-      worker: { orders: number; totals: { mongoData: number; redis: number } };
-    };
-    expect([api.orders, worker.orders]).toEqual([60, 60]);
-    // Each accepted order is at least stored and queued; each decided one at least read and decided.
-    expect(api.totals.mongoData).toBeGreaterThanOrEqual(60);
-    expect(api.totals.redis).toBeGreaterThanOrEqual(60);
-    expect(worker.totals.mongoData).toBeGreaterThanOrEqual(120);
-    expect(worker.totals.redis).toBeGreaterThanOrEqual(60);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * Small versions of the load scenario and the worker-kill drill (load/), so every `npm test` run
- * guards their invariants: exact stock under contention, nothing pending, nothing applied twice.
- * The full-size runs and their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
+ * Small versions of the load scenario, the work count and the worker-kill drills (load/), so every
+ * `npm test` run guards their invariants: exact stock under contention, nothing pending, nothing
+ * applied twice, and the hot path's work per order within its targets. The full-size runs and
+ * their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
  */
-import { workerKill } from '../load/scenarios/chaos.js';
+import { batchKill, workerKill } from '../load/scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, runContention } from '../load/scenarios/contention.js';
+import { WORK_DEFAULTS, runWork } from '../load/scenarios/work.js';
 
 const small = {
   shoppers: 150,
@@ -26,5 +28,31 @@ describe('load smoke', () => {
     const result = await workerKill({ ...small, shoppers: 200, stock: 40, kills: 2, everyMs: 400 });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.figures).toMatchObject({ confirmed: 40, pending: 0 });
+  });
+
+  it('batch-kill: a worker SIGKILLed mid-batch loses no hold and grants none twice', async () => {
+    const result = await batchKill({ ...small, shoppers: 300, stock: 200, kills: 2 });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.figures).toMatchObject({ confirmed: 200, pending: 0 });
+  });
+
+  it('work: MongoDB and Redis commands per order stay within the hot-path targets', async () => {
+    const result = await runWork({
+      ...WORK_DEFAULTS,
+      shoppers: 100,
+      orders: 800,
+      connections: 32,
+      stock: 200,
+      concurrency: 10,
+    });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    const { api, worker } = result.figures as {
+      api: { mongoPerOrder: number; redisPerOrder: number };
+      worker: { mongoPerOrder: number; redisPerOrder: number };
+    };
+    expect(api.mongoPerOrder).toBeLessThanOrEqual(0.5);
+    expect(api.redisPerOrder).toBeLessThanOrEqual(1.5);
+    expect(worker.mongoPerOrder).toBeLessThanOrEqual(2);
+    expect(worker.redisPerOrder).toBeLessThanOrEqual(2);
   });
 });

@@ -4,6 +4,7 @@
  * production keeps BullMQ's 30 s default (ORDER_LOCK_DURATION_MS).
  */
 import { Check } from '../lib/report.js';
+import type { MongoCountingProxy } from '../lib/counting-proxy.js';
 import type { Stack } from '../lib/stack.js';
 import { CONTENTION_DEFAULTS, ContentionOptions, RunResult, runContention } from './contention.js';
 
@@ -77,6 +78,118 @@ export function workerKill(options: Partial<WorkerKillOptions> = {}): Promise<Ru
     },
     `${o.kills} SIGKILLs of a worker process, ${o.everyMs} ms apart, each replaced by a new worker`,
     () => [{ name: 'workers were killed', ok: killed === o.kills, detail: `${killed} SIGKILLs` }],
+  );
+}
+
+/** Where in a reservation batch the worker dies. */
+export type BatchMoment = 'holds written' | 'orders decided';
+
+/**
+ * Lets the worker's MongoDB traffic run until the write of `moment` has gone through, then holds
+ * every later command of that worker (on any connection) for good: the worker is frozen mid-batch,
+ * its holds (or decisions) in the database and the rest of the batch not. Resolves once frozen.
+ *   - holds written: an `update` of products right after the batch's reads (the hold write; the
+ *     settle write follows an `update` of orders instead);
+ *   - orders decided: an `update` of orders (the batch's decisions), before they settle.
+ */
+function freezeAfter(
+  proxy: MongoCountingProxy,
+  moment: BatchMoment,
+): { frozen: Promise<void>; release: () => void } {
+  let thaw: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (thaw = resolve));
+  let reachedMoment: () => void = () => undefined;
+  const frozen = new Promise<void>((resolve) => (reachedMoment = resolve));
+  let previous = '';
+  let isFrozen = false;
+  proxy.setCommandHook((command) => {
+    if (isFrozen) return held;
+    if (command.kind !== 'data') return undefined;
+    const current = `${command.name} ${command.collection ?? ''}`;
+    const reached =
+      moment === 'holds written'
+        ? current === 'update products' && previous.startsWith('find ')
+        : current === 'update orders';
+    previous = current;
+    if (reached) {
+      isFrozen = true;
+      reachedMoment();
+    }
+    return undefined;
+  });
+  return {
+    frozen,
+    release: () => {
+      proxy.setCommandHook(undefined);
+      thaw();
+    },
+  };
+}
+
+export interface BatchKillOptions extends ContentionOptions {
+  kills: number;
+  /** How long to wait for a worker to reach the moment before the drill gives up on that kill. */
+  momentTimeoutMs: number;
+}
+
+/**
+ * SIGKILL a worker in the middle of a reservation batch, alternately right after its holds were
+ * written and right after its orders were decided, replacing it each time. Its jobs come back as
+ * stalled on the other worker, which must find the holds (already held) or the decisions (settle
+ * only): no hold is lost or granted twice.
+ */
+export function batchKill(options: Partial<BatchKillOptions> = {}): Promise<RunResult> {
+  const o: BatchKillOptions = {
+    ...CONTENTION_DEFAULTS,
+    baseline: false,
+    workers: 2,
+    stock: 800,
+    kills: 4,
+    momentTimeoutMs: 15_000,
+    ...options,
+  };
+  const kills: BatchMoment[] = [];
+  return drill(
+    {
+      ...o,
+      stack: { env: FAST_RECOVERY, countCommands: true },
+      during: async (stack) => {
+        // Replacements start in the background: the next kill should not wait for them while the
+        // surviving worker does the work.
+        const replacements: Array<Promise<unknown>> = [];
+        for (let i = 0; i < o.kills; i++) {
+          const moment: BatchMoment = i % 2 === 0 ? 'holds written' : 'orders decided';
+          const running = () =>
+            stack.counted.filter((p) => p.role === 'worker' && stack.workers.includes(p.app));
+          while (running().length === 0 && replacements.length > 0)
+            await Promise.race(replacements);
+          // Whichever running worker gets there first is the victim; the others go on.
+          const watched = running().map((p) => ({ p, freeze: freezeAfter(p.mongo, moment) }));
+          const first = await Promise.race([
+            ...watched.map((w) => w.freeze.frozen.then(() => w)),
+            pause(o.momentTimeoutMs).then(() => undefined),
+          ]);
+          for (const w of watched) if (w !== first) w.freeze.release();
+          if (!first) break;
+          stack.workers.splice(stack.workers.indexOf(first.p.app), 1);
+          await first.p.app.stop('SIGKILL');
+          kills.push(moment);
+          const replacement = stack.startWorker();
+          replacements.push(
+            replacement.finally(() => replacements.splice(replacements.indexOf(replacement), 1)),
+          );
+        }
+        await Promise.all(replacements);
+      },
+    },
+    `${o.kills} SIGKILLs of a worker in the middle of a reservation batch (alternately after its holds were written and after its orders were decided), each replaced by a new worker`,
+    () => [
+      {
+        name: 'workers were killed mid-batch',
+        ok: kills.length === o.kills,
+        detail: kills.length ? kills.join(', ') : 'no kill',
+      },
+    ],
   );
 }
 
