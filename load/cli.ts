@@ -4,6 +4,7 @@
  */
 import { median, writeReport } from './lib/report.js';
 import { build } from './lib/stack.js';
+import { BACKLOG_DEFAULTS, runBacklog } from './scenarios/backlog.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
@@ -41,6 +42,16 @@ const SCENARIOS: Record<string, Scenario> = {
       connections: number(args.connections, WORK_DEFAULTS.connections),
       stock: number(args.stock, WORK_DEFAULTS.stock),
       concurrency: number(args.concurrency, WORK_DEFAULTS.concurrency),
+    }),
+  backlog: (args) =>
+    runBacklog({
+      orders: number(args.orders, BACKLOG_DEFAULTS.orders),
+      shoppers: number(args.shoppers, BACKLOG_DEFAULTS.shoppers),
+      products: number(args.products, BACKLOG_DEFAULTS.products),
+      stock: number(args.stock, BACKLOG_DEFAULTS.stock),
+      connections: number(args.connections, BACKLOG_DEFAULTS.connections),
+      concurrency: number(args.concurrency, BACKLOG_DEFAULTS.concurrency),
+      baseline: args.baseline !== 'false',
     }),
   'worker-kill': (args) =>
     workerKill({

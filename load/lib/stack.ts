@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisKeyPrefix } from '../../src/config/config.js';
+import { ORDER_QUEUE } from '../../src/order/order.queue.js';
 import { Collection, MongoClient, ObjectId } from 'mongodb';
 import { AppProcess, startAppProcess } from '../../test/support/app-process.js';
 import {
@@ -288,4 +291,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** The app's order queue as BullMQ sees it: its name and hash-tagged key prefix, as src/ sets them. */
+export function orderQueueOf(stack: Stack): Queue {
+  return new Queue(ORDER_QUEUE, {
+    connection: { url: stack.env.REDIS_URL },
+    prefix: redisKeyPrefix(stack.env.QUEUE_PREFIX),
+  });
 }

@@ -7,7 +7,6 @@
  * 1. API alone (no worker): a burst of one-unit orders for one product, over many connections.
  * 2. Then one worker process decides that backlog: a flash sale, more orders than units.
  */
-import { Queue } from 'bullmq';
 import { waitFor } from '../../test/support/wait.js';
 import {
   Counts,
@@ -20,7 +19,7 @@ import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { scriptName } from '../lib/redis-scripts.js';
 import { Check, round } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
-import { CommandCounts, Stack, startStack } from '../lib/stack.js';
+import { CommandCounts, Stack, orderQueueOf, startStack } from '../lib/stack.js';
 import { RunResult, orderBurst } from './contention.js';
 
 export interface WorkOptions {
@@ -44,9 +43,6 @@ export const WORK_DEFAULTS: WorkOptions = {
   concurrency: 10,
   settleTimeoutMs: 300_000,
 };
-
-/** The app's order queue (ORDER_QUEUE in src/order/order.queue.ts). */
-const ORDER_QUEUE = 'orders';
 
 /** Redis commands that set up or check a connection rather than do work; listed apart. */
 const REDIS_CONNECTION = new Set([
@@ -109,10 +105,7 @@ export async function runWork(options: WorkOptions): Promise<RunResult> {
       ORDER_SWEEP_INTERVAL_MS: '3600000',
     },
   });
-  const queue = new Queue(ORDER_QUEUE, {
-    connection: { url: stack.env.REDIS_URL },
-    prefix: stack.env.QUEUE_PREFIX,
-  });
+  const queue = orderQueueOf(stack);
   try {
     const run = Date.now().toString(36);
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare, run);
