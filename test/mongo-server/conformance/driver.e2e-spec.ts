@@ -1273,6 +1273,48 @@ describe('indexes', () => {
     expect(indexed).toEqual(unindexed);
     expect(indexed).toEqual([[1, 2, 3], [4, 5], [3, 6], [7], [2, 3]]);
   });
+
+  it('finds the same documents through compound, multikey, partial and sparse indexes', async () => {
+    const coll = db.collection<Doc>('idx_planner');
+    const line = (productId: string, quantity: number) => ({ productId, quantity });
+    await coll.insertMany([
+      { _id: 1, u: 'a', s: 'P', p: 'VIP', items: [line('x', 1), line('y', 2)], c: 'k' },
+      { _id: 2, u: 'a', s: 'P', p: 'STD', items: [line('x', 1)] },
+      { _id: 3, u: 'a', s: 'D', p: 'VIP', items: [line('y', 1)], c: null },
+      { _id: 4, u: 'b', s: 'P', p: 'VIP', items: [line('x', 3), line('x', 4)] },
+      { _id: 5, u: 'b', s: ['P', 'D'], p: 'VIP', items: [] },
+      { _id: 6, s: 'P', p: 'VIP', items: [line('z', 1)], c: 'k' },
+      { _id: 7, u: 'a', p: 'VIP', items: line('x', 9) },
+    ]);
+    const filters: Document[] = [
+      { u: 'a', s: 'P' },
+      { u: { $in: ['a', 'b'] }, s: { $in: ['P', 'D'] } },
+      { $and: [{ u: 'b' }, { s: 'D' }] },
+      { u: null, s: 'P' },
+      { u: 'a', s: null },
+      { 'items.productId': { $in: ['x', 'y'] }, s: 'P', p: 'VIP' },
+      { 'items.productId': 'x', s: 'P' },
+      { 'items.productId': 'x', s: 'P', p: { $in: ['VIP', 'STD'] } },
+      { c: 'k' },
+      { c: null },
+      { c: { $in: ['k', null] } },
+    ];
+    const unindexed = await Promise.all(filters.map((f) => ids(coll, f)));
+    await coll.createIndex({ u: 1, s: 1, t: -1 });
+    await coll.createIndex(
+      { 'items.productId': 1 },
+      { partialFilterExpression: { s: 'P', p: 'VIP' } },
+    );
+    await coll.createIndex({ c: 1 }, { sparse: true });
+    const indexed = await Promise.all(filters.map((f) => ids(coll, f)));
+    expect(indexed).toEqual(unindexed);
+    expect(indexed.slice(0, 6)).toEqual([[1, 2], [1, 2, 3, 4, 5], [5], [6], [7], [1, 4]]);
+    expect(indexed.slice(8)).toEqual([
+      [1, 6],
+      [2, 3, 4, 5, 7],
+      [1, 2, 3, 4, 5, 6, 7],
+    ]);
+  });
 });
 
 describe('BSON round trip', () => {
