@@ -18,6 +18,7 @@ import {
 import { IndexSpec, defaultIndexName, validateIndexSpec } from './indexes.js';
 import { checkProjection, projectDocuments } from './projection.js';
 import { QUERY_OPTIONS } from './query-options.js';
+import { ServerStats } from './stats.js';
 import { Journal, JournalRecord } from './storage.js';
 import { UpdateSpec, applyUpdate, parseUpdate, sameDocument, upsertDocument } from './update.js';
 import { Document, isPlainObject, keyOf, valuesAtPath, withIdFirst } from './values.js';
@@ -41,6 +42,8 @@ export class Engine implements ChangeSink {
   private readonly cursors = new CursorRegistry();
   private replaying = false;
   private readonly handlers: Record<string, Handler>;
+  /** Counters since start, for serverStatus; the listener adds its connections. */
+  readonly stats: ServerStats;
 
   constructor(private readonly journal?: Journal) {
     this.handlers = {
@@ -76,17 +79,32 @@ export class Engine implements ChangeSink {
       createIndexes: (db, cmd) => this.createIndexes(db, cmd),
       listIndexes: (db, cmd) => this.listIndexes(db, cmd),
       dropIndexes: (db, cmd) => this.dropIndexes(db, cmd),
+      serverStatus: (_db, cmd) => this.stats.report(cmd, SERVER_VERSION),
       commitTransaction: () => refuseTransactions(),
       abortTransaction: () => refuseTransactions(),
     };
+    this.stats = new ServerStats(Object.keys(this.handlers));
   }
 
   /** Runs one command and returns its reply; failures come back as `{ok: 0, ...}` replies. */
   execute(db: string, cmd: Document, ctx: CommandContext): Document {
+    const name = Object.keys(cmd)[0];
+    const handler =
+      name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
+    const counter = this.stats.received(handler ? name : undefined);
+    const reply = this.run(handler, name, db, cmd, ctx);
+    if (counter && reply.ok !== 1) counter.failed++;
+    return reply;
+  }
+
+  private run(
+    handler: Handler | undefined,
+    name: string | undefined,
+    db: string,
+    cmd: Document,
+    ctx: CommandContext,
+  ): Document {
     try {
-      const name = Object.keys(cmd)[0];
-      const handler =
-        name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
       if (!handler) {
         throw new MongoServerError(ErrorCodes.CommandNotFound, `no such command: '${name ?? ''}'`);
       }
@@ -334,6 +352,7 @@ export class Engine implements ChangeSink {
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, raw] of documents.entries()) {
+      this.stats.opcounters.insert++;
       try {
         if (!isPlainObject(raw)) throw badValue('each document to insert must be an object');
         coll.insert('_id' in raw ? withIdFirst(raw, raw._id) : withIdFirst(raw, new ObjectId()));
@@ -356,6 +375,7 @@ export class Engine implements ChangeSink {
     let n = 0;
     let nModified = 0;
     for (const [index, raw] of statements.entries()) {
+      this.stats.opcounters.update++;
       try {
         if (!isPlainObject(raw)) throw failedToParse('each update statement must be an object');
         const result = this.updateOne(db, name, raw);
@@ -412,6 +432,7 @@ export class Engine implements ChangeSink {
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, raw] of statements.entries()) {
+      this.stats.opcounters.delete++;
       try {
         if (!isPlainObject(raw)) throw failedToParse('each delete statement must be an object');
         const limit = Number(raw.limit ?? 0);

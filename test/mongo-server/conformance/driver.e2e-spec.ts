@@ -139,6 +139,234 @@ describe('handshake and server information', () => {
   });
 });
 
+/** serverStatus counters as numbers (mongod reports them as NumberLong). */
+interface Counters {
+  opcounters: Record<string, number>;
+  totals: Map<string, number>;
+  failures: Map<string, number>;
+  unknown: number;
+}
+
+function countersOf(status: Document): Counters {
+  const commands = (status.metrics as { commands: Record<string, unknown> }).commands;
+  const totals = new Map<string, number>();
+  const failures = new Map<string, number>();
+  for (const [name, counter] of Object.entries(commands)) {
+    if (typeof counter !== 'object' || counter === null) continue;
+    const { total, failed } = counter as { total: unknown; failed: unknown };
+    totals.set(name, Number(total));
+    failures.set(name, Number(failed));
+  }
+  const opcounters: Record<string, number> = {};
+  for (const name of ['insert', 'query', 'update', 'delete', 'getmore', 'command']) {
+    opcounters[name] = Number((status.opcounters as Document)[name]);
+  }
+  return { opcounters, totals, failures, unknown: Number(commands['<UNKNOWN>']) };
+}
+
+function difference(after: Counters, before: Counters): Counters {
+  const minus = (a: Map<string, number>, b: Map<string, number>) =>
+    new Map([...a].map(([name, n]) => [name, n - (b.get(name) ?? 0)]));
+  const opcounters: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after.opcounters)) {
+    opcounters[name] = n - before.opcounters[name];
+  }
+  return {
+    opcounters,
+    totals: minus(after.totals, before.totals),
+    failures: minus(after.failures, before.failures),
+    unknown: after.unknown - before.unknown,
+  };
+}
+
+/** Names of the commands a client sent, in order. */
+interface CountingClient {
+  client: MongoClient;
+  sent: string[];
+}
+
+const QUIET_ATTEMPTS = 20;
+
+/**
+ * How the server-wide counters moved while `work` ran on `counting` (one pooled connection,
+ * already open, commands recorded). Other test files share the server: a run during which any
+ * command but ours reached it (all command totals moved by more than ours plus the closing
+ * serverStatus) is repeated, so `work` must choose fresh names from `attempt`.
+ */
+async function countersAround(
+  counting: CountingClient,
+  work: (db: Db, attempt: number) => Promise<void>,
+): Promise<{ delta: Counters; sent: string[] }> {
+  const status = async () =>
+    countersOf(await counting.client.db('admin').command({ serverStatus: 1 }));
+  for (let attempt = 0; attempt < QUIET_ATTEMPTS; attempt++) {
+    const before = await status();
+    counting.sent.length = 0;
+    await work(counting.client.db(dbName), attempt);
+    const sent = [...counting.sent];
+    const delta = difference(await status(), before);
+    const moved = [...delta.totals.values()].reduce((n, d) => n + d, delta.unknown);
+    if (moved === sent.length + 1) return { delta, sent };
+  }
+  throw new Error(`no run of ${QUIET_ATTEMPTS} without other clients' commands on the server`);
+}
+
+async function countingClient(): Promise<CountingClient> {
+  const client = await MongoClient.connect(mongoUriFor(dbName), {
+    maxPoolSize: 1,
+    monitorCommands: true,
+  });
+  const sent: string[] = [];
+  client.on('commandStarted', (event) => sent.push(event.commandName));
+  // Open the pooled connection now: its handshake is a command no event reports.
+  await client.db().command({ ping: 1 });
+  return { client, sent };
+}
+
+describe('serverStatus', () => {
+  let counting: CountingClient;
+
+  beforeAll(async () => {
+    counting = await countingClient();
+  });
+
+  afterAll(async () => {
+    await counting.client.close();
+  });
+
+  it('describes the server process like mongod', async () => {
+    const status = await db.admin().command({ serverStatus: 1 });
+    const info = await db.admin().command({ buildInfo: 1 });
+    expect(status).toMatchObject({ ok: 1, process: 'mongod', version: info.version });
+    expect(typeof status.host).toBe('string');
+    expect(String(status.host).length).toBeGreaterThan(0);
+    expect(Number(status.pid)).toBeGreaterThan(0);
+    expect(Math.abs(Number(status.uptime) - Number(status.uptimeMillis) / 1000)).toBeLessThan(1.5);
+    expect(status.localTime).toBeInstanceOf(Date);
+    expect(Math.abs((status.localTime as Date).getTime() - Date.now())).toBeLessThan(60_000);
+    for (const name of ['insert', 'query', 'update', 'delete', 'getmore', 'command']) {
+      expect(Number((status.opcounters as Document)[name])).toBeGreaterThanOrEqual(0);
+    }
+    const later = await db.admin().command({ serverStatus: 1 });
+    expect(Number(later.uptimeMillis)).toBeGreaterThanOrEqual(Number(status.uptimeMillis));
+  });
+
+  it('counts connections', async () => {
+    const connections = async () =>
+      (await db.admin().command({ serverStatus: 1 })).connections as Record<string, number>;
+    const before = await connections();
+    expect(before.current).toBeGreaterThanOrEqual(1);
+    expect(before.available).toBeGreaterThan(0);
+    const other = await MongoClient.connect(mongoUriFor(dbName));
+    try {
+      await other.db().command({ ping: 1 });
+      const during = await connections();
+      expect(Number(during.totalCreated)).toBeGreaterThan(Number(before.totalCreated));
+      expect(Number(during.totalCreated)).toBeGreaterThanOrEqual(during.current);
+      expect(during.current).toBeGreaterThanOrEqual(2);
+      // available is what is left of a fixed maximum.
+      expect(during.current + during.available).toBe(before.current + before.available);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('counts every command once by name, failures in failed, unknown names apart', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_cmds_${attempt}`);
+      await mdb.command({ ping: 1 });
+      await coll.find({}).toArray();
+      await coll.findOneAndUpdate({ _id: 'x' }, { $set: { n: 1 } }, { upsert: true });
+      await rejectionOf(mdb.command({ count: coll.collectionName, query: { $invalidOp: 1 } }));
+      await rejectionOf(mdb.command({ getMore: Long.fromNumber(123_456), collection: 'none' }));
+      await rejectionOf(mdb.command({ noSuchCommandAtAll: 1 }));
+    });
+    expect(sent).toEqual([
+      'ping',
+      'find',
+      'findAndModify',
+      'count',
+      'getMore',
+      'noSuchCommandAtAll',
+    ]);
+    for (const name of sent.slice(0, 5)) expect(delta.totals.get(name)).toBe(1);
+    expect(delta.totals.get('serverStatus')).toBe(1);
+    expect(delta.totals.has('noSuchCommandAtAll')).toBe(false);
+    expect(delta.unknown).toBe(1);
+    const failed = [...delta.failures].filter(([, n]) => n > 0);
+    expect(failed.sort()).toEqual([
+      ['count', 1],
+      ['getMore', 1],
+    ]);
+    // find counts as a query and getMore as a getmore even when they fail; every other known
+    // command, findAndModify included, as a command; an unknown one not at all.
+    expect(delta.opcounters).toEqual({
+      insert: 0,
+      query: 1,
+      update: 0,
+      delete: 0,
+      getmore: 1,
+      command: 4,
+    });
+  });
+
+  it('counts inserts per document attempted, updates and deletes per statement', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_writes_${attempt}`);
+      await coll.insertMany([{ _id: 10 }, { _id: 11 }, { _id: 12 }]);
+      // Ordered: stops at the duplicate, which still counts (K + 1 = 2).
+      await rejectionOf(coll.insertMany([{ _id: 1 }, { _id: 1 }, { _id: 2 }]));
+      // Unordered: attempts all three.
+      await rejectionOf(coll.insertMany([{ _id: 3 }, { _id: 3 }, { _id: 4 }], { ordered: false }));
+      await coll.updateMany({}, { $set: { touched: true } });
+      await coll.bulkWrite(
+        [10, 11, 99].map((_id) => ({
+          updateOne: { filter: { _id }, update: { $inc: { n: 1 } } },
+        })),
+        { ordered: false },
+      );
+      await rejectionOf(coll.updateOne({ _id: 10 }, { $set: { _id: 13 } }));
+      await coll.deleteMany({ _id: { $gte: 10 } });
+      await coll.bulkWrite([{ deleteOne: { filter: { _id: 1 } } }, { deleteOne: { filter: {} } }]);
+    });
+    expect(sent).toEqual([
+      'insert',
+      'insert',
+      'insert',
+      'update',
+      'update',
+      'update',
+      'delete',
+      'delete',
+    ]);
+    expect(delta.opcounters).toEqual({
+      insert: 8,
+      query: 0,
+      update: 5,
+      delete: 3,
+      getmore: 0,
+      command: 1,
+    });
+    expect(delta.totals.get('insert')).toBe(3);
+    expect(delta.totals.get('update')).toBe(3);
+    expect(delta.totals.get('delete')).toBe(2);
+    // Write errors come back in an ok: 1 reply: the commands did not fail.
+    expect([...delta.failures.values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('counts a find and each getMore of its cursor', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_reads_${attempt}`);
+      await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: i })));
+      expect(await coll.find({}, { batchSize: 2 }).toArray()).toHaveLength(5);
+    });
+    const getMores = sent.filter((name) => name === 'getMore').length;
+    expect(getMores).toBeGreaterThanOrEqual(2);
+    expect(delta.opcounters).toMatchObject({ insert: 5, query: 1, getmore: getMores, command: 1 });
+    expect(delta.totals.get('getMore')).toBe(getMores);
+  });
+});
+
 describe('databases and collections', () => {
   it('lists the databases that hold data', async () => {
     const other = freshDb('listdb');
