@@ -41,6 +41,7 @@ describe('Collection planner', () => {
   it('finds a document by _id without scanning', () => {
     expect([...coll.candidates({ _id: 12_345 })]).toEqual([coll.findById(12_345)]);
     expect(count(coll.candidates({ _id: { $in: [1, 2, 3, 'missing'] } }))).toBe(3);
+    expect(count(coll.candidates({ _id: { $in: [1, 2, 1, 2.0] } }))).toBe(2);
     expect(count(coll.candidates({ _id: { $eq: 7 }, sku: 's7' }))).toBe(1);
   });
 

@@ -104,7 +104,8 @@ export class Collection {
   candidates(filter: Document): Iterable<Document> {
     const equalities = equalityConditions(filter);
     const ids = equalities.get('_id');
-    if (ids) return this.fetch(ids.map(keyOf));
+    // A value repeated in $in still finds its document once; a point lookup needs no Set.
+    if (ids) return this.fetch(ids.length === 1 ? [keyOf(ids[0])] : new Set(ids.map(keyOf)));
     if (equalities.size === 0 || this.indexes.size === 0) return this.docs.values();
     const found = indexLookup(this.indexes.values(), equalities);
     return found ? this.fetch(found) : this.docs.values();

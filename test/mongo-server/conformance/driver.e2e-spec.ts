@@ -1657,6 +1657,218 @@ describe('BSON round trip', () => {
   });
 });
 
+/** Stock of one product as the order worker keeps it: holds per order, version-checked. */
+interface Stock {
+  _id: string;
+  reserved: number;
+  sold: number;
+  version: number;
+  holds?: Array<{ orderId: string; quantity: number }>;
+}
+
+describe('write shapes of the order worker', () => {
+  let monitored: { client: MongoClient; replies: CommandSucceededEvent[] };
+
+  beforeAll(async () => {
+    monitored = await monitoredClient();
+  });
+
+  afterAll(async () => {
+    await monitored.client.close();
+  });
+
+  it('applies every matching statement of one unordered update command', async () => {
+    const coll = monitored.client
+      .db()
+      .collection<{ _id: number; n: number; version: number }>('shape_bulk');
+    await coll.insertMany(Array.from({ length: 50 }, (_, _id) => ({ _id, n: 0, version: 0 })));
+    await coll.updateOne({ _id: 49 }, { $set: { n: 5 } });
+    // Ids 50..59 do not exist; every third statement names a stale version.
+    const statements = Array.from({ length: 60 }, (_, _id) => ({
+      updateOne: {
+        filter: { _id, version: _id % 3 === 0 ? 1 : 0 },
+        update: _id === 49 ? { $max: { n: 5 } } : { $inc: { n: 1, version: 1 } },
+      },
+    }));
+    monitored.replies.length = 0;
+    const result = await coll.bulkWrite(statements, { ordered: false });
+    const expected = Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 3 !== 0);
+    expect(result).toMatchObject({ matchedCount: expected.length, modifiedCount: 32 });
+    const commands = monitored.replies.filter((e) => e.commandName === 'update');
+    expect(commands).toHaveLength(1);
+    expect((commands[0].reply as Document).n).toBe(33);
+    const docs = await coll.find({}, { sort: { _id: 1 } }).toArray();
+    for (const doc of docs) {
+      const applied = expected.includes(doc._id) && doc._id !== 49;
+      expect(doc).toEqual({
+        _id: doc._id,
+        n: doc._id === 49 ? 5 : applied ? 1 : 0,
+        version: applied ? 1 : 0,
+      });
+    }
+  });
+
+  it('settles holds only when every listed hold is present, pulling exactly those', async () => {
+    const coll = db.collection<Stock>('shape_holds');
+    const hold = (orderId: string, quantity: number) => ({ orderId, quantity });
+    await coll.insertMany([
+      {
+        _id: 's1',
+        reserved: 5,
+        sold: 0,
+        version: 3,
+        holds: [hold('a', 2), hold('b', 1), hold('c', 2)],
+      },
+      { _id: 's2', reserved: 4, sold: 0, version: 1, holds: [hold('a', 2), hold('b', 2)] },
+      { _id: 's3', reserved: 2, sold: 0, version: 1, holds: [hold('a', 2)] },
+    ]);
+    const settle = (_id: string) =>
+      coll.updateOne(
+        {
+          _id,
+          $and: [
+            { holds: { $elemMatch: { orderId: 'a', quantity: 2 } } },
+            { holds: { $elemMatch: { orderId: 'b', quantity: 1 } } },
+          ],
+        },
+        {
+          $pull: { holds: { orderId: { $in: ['a', 'b'] } } },
+          $inc: { reserved: -3, sold: 3, version: 1 },
+        },
+      );
+    expect(await settle('s1')).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await coll.findOne({ _id: 's1' })).toEqual({
+      _id: 's1',
+      reserved: 2,
+      sold: 3,
+      version: 4,
+      holds: [hold('c', 2)],
+    });
+    // Already settled, a quantity that differs, a hold missing: nothing changes.
+    for (const _id of ['s1', 's2', 's3']) {
+      expect(await settle(_id)).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+    }
+    expect(await coll.findOne({ _id: 's2' })).toMatchObject({
+      version: 1,
+      holds: [hold('a', 2), hold('b', 2)],
+    });
+    expect(await coll.findOne({ _id: 's3' })).toMatchObject({ version: 1, holds: [hold('a', 2)] });
+  });
+
+  it('pushes several holds and counts them in one version-checked update', async () => {
+    const coll = db.collection<Stock>('shape_push');
+    await coll.insertMany([
+      { _id: 'p1', reserved: 1, sold: 0, version: 0, holds: [{ orderId: 'x', quantity: 1 }] },
+      { _id: 'p2', reserved: 0, sold: 0, version: 0 },
+    ]);
+    const reserve = (_id: string, version: number) =>
+      coll.updateOne(
+        { _id, version },
+        {
+          $push: {
+            holds: {
+              $each: [
+                { orderId: 'd', quantity: 1 },
+                { orderId: 'e', quantity: 4 },
+              ],
+            },
+          },
+          $inc: { reserved: 5, version: 1 },
+        },
+      );
+    expect(await reserve('p1', 0)).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await reserve('p1', 0)).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+    expect(await reserve('p2', 0)).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await coll.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+      {
+        _id: 'p1',
+        reserved: 6,
+        sold: 0,
+        version: 1,
+        holds: [
+          { orderId: 'x', quantity: 1 },
+          { orderId: 'd', quantity: 1 },
+          { orderId: 'e', quantity: 4 },
+        ],
+      },
+      {
+        _id: 'p2',
+        reserved: 5,
+        sold: 0,
+        version: 1,
+        holds: [
+          { orderId: 'd', quantity: 1 },
+          { orderId: 'e', quantity: 4 },
+        ],
+      },
+    ]);
+  });
+
+  it('inserts the other documents when some violate a unique partial index', async () => {
+    const coll = monitored.client.db().collection<Doc>('shape_unique');
+    await coll.createIndex(
+      { key: 1 },
+      { unique: true, partialFilterExpression: { status: 'PENDING' } },
+    );
+    await coll.insertOne({ _id: 'o0', key: 'k1', status: 'PENDING' });
+    const docs: Doc[] = [
+      { _id: 'o1', key: 'k1', status: 'PENDING' },
+      { _id: 'o2', key: 'k2', status: 'PENDING' },
+      { _id: 'o3', key: 'k2', status: 'PENDING' },
+      { _id: 'o4', key: 'k1', status: 'DONE' },
+      { key: 'k3', status: 'PENDING' },
+    ];
+    monitored.replies.length = 0;
+    const err = await rejectionOf(coll.insertMany(docs, { ordered: false }));
+    expect(err).toBeInstanceOf(MongoBulkWriteError);
+    const bulk = err as MongoBulkWriteError;
+    expect(writeErrorsOf(err).map((e) => [e.index, e.code])).toEqual([
+      [0, 11000],
+      [2, 11000],
+    ]);
+    expect(bulk.insertedCount).toBe(3);
+    expect(Object.keys(bulk.insertedIds)).toEqual(['1', '3', '4']);
+    expect(bulk.insertedIds[1]).toBe('o2');
+    expect(bulk.insertedIds[3]).toBe('o4');
+    expect(bulk.insertedIds[4]).toBeInstanceOf(ObjectId);
+    // The driver keeps only index, code and message of each write error; the reply has the key.
+    const reply = monitored.replies.find((e) => e.commandName === 'insert')?.reply as Document;
+    expect(reply.n).toBe(3);
+    expect(reply.writeErrors).toMatchObject([
+      { index: 0, code: 11000, keyPattern: { key: 1 }, keyValue: { key: 'k1' } },
+      { index: 2, code: 11000, keyPattern: { key: 1 }, keyValue: { key: 'k2' } },
+    ]);
+    const stored = await coll.find({}, { sort: { key: 1, _id: 1 } }).toArray();
+    expect(stored.map((d) => [d.key, d.status])).toEqual([
+      ['k1', 'PENDING'],
+      ['k1', 'DONE'],
+      ['k2', 'PENDING'],
+      ['k3', 'PENDING'],
+    ]);
+  });
+
+  it('returns many documents by _id in one batch', async () => {
+    const coll = monitored.client.db().collection<Doc>('shape_in');
+    await coll.insertMany(
+      Array.from({ length: 1000 }, (_, i) => ({ _id: i, pad: 'x'.repeat(100) })),
+    );
+    const wanted = Array.from({ length: 300 }, (_, i) => i * 2);
+    // Missing ids and repeats match nothing more.
+    const filter = { _id: { $in: [...wanted, 5_000, 5_001, 0, 2] } };
+    monitored.replies.length = 0;
+    const docs = await coll.find(filter, { batchSize: 1000 }).toArray();
+    expect(docs.map((d) => d._id).sort((a, b) => Number(a) - Number(b))).toEqual(wanted);
+    const batches = monitored.replies.filter((e) => e.commandName === 'find');
+    expect(batches).toHaveLength(1);
+    expect(batchOf(batches[0])).toHaveLength(300);
+    expect(monitored.replies.filter((e) => e.commandName === 'getMore')).toEqual([]);
+    // Without batchSize the first batch is mongod's default 101 and getMore brings the rest.
+    monitored.replies.length = 0;
+    expect(await coll.find(filter).toArray()).toHaveLength(300);
+    expect(batchOf(monitored.replies[0])).toHaveLength(101);
+  });
+});
+
 /**
  * 200 tasks contending for one document retry about n²/2 = 20,000 times in all, which takes a few
  * seconds on a small machine running the suites in parallel: more than jest's default 5 s.
