@@ -1,6 +1,6 @@
 /**
  * The collection planner: `_id` and indexed equality conditions are answered from an index, so a
- * point lookup touches only the matching documents instead of scanning the collection.
+ * lookup touches only the matching documents of a large collection instead of scanning it.
  */
 import { Query } from 'mingo';
 import { Collection } from './collection.js';
@@ -41,6 +41,7 @@ describe('Collection planner', () => {
   it('finds a document by _id without scanning', () => {
     expect([...coll.candidates({ _id: 12_345 })]).toEqual([coll.findById(12_345)]);
     expect(count(coll.candidates({ _id: { $in: [1, 2, 3, 'missing'] } }))).toBe(3);
+    expect(count(coll.candidates({ _id: { $in: [1, 2, 1, 2.0] } }))).toBe(2);
     expect(count(coll.candidates({ _id: { $eq: 7 }, sku: 's7' }))).toBe(1);
   });
 
@@ -105,6 +106,129 @@ describe('Collection planner', () => {
     coll.remove(moved);
     expect(coll.match({ sku: 'moved' })).toEqual([]);
     expect(coll.size).toBe(SIZE - 1);
+  });
+});
+
+describe('Collection planner: compound, multikey, partial and sparse indexes', () => {
+  const STATUSES = ['PENDING', 'PAID', 'CANCELLED', 'SHIPPED'];
+  const ORDERS = 20_000;
+  const USERS = ORDERS / 10;
+  let orders: Collection;
+
+  /** Ten orders per user; a user's statuses cycle over its orders, every tenth order is VIP. */
+  const order = (i: number): Document => ({
+    _id: i,
+    userId: `u${i % USERS}`,
+    status: STATUSES[Math.floor(i / USERS) % STATUSES.length],
+    priority: i % 10 === 0 ? 'VIP' : 'STANDARD',
+    createdAt: new Date(i * 1000),
+    items: [
+      { productId: `p${i % 1000}`, quantity: 1 },
+      { productId: `p${(i * 7 + 3) % 1000}`, quantity: 2 },
+    ],
+    ...(i % 100 === 0 ? { coupon: `c${i % 300}` } : {}),
+  });
+
+  /** What a full scan matches, the reference for every lookup. */
+  const scanned = (filter: Document): Document[] => {
+    const query = new Query(filter);
+    return [...orders.all()].filter((doc) => query.test(doc));
+  };
+
+  beforeAll(() => {
+    orders = Collection.create('db', 'orders', {});
+    const index = (spec: Record<string, unknown>) =>
+      orders.createIndex(validateIndexSpec({ name: JSON.stringify(spec.key), ...spec }));
+    index({ key: { userId: 1, status: 1, createdAt: -1 } });
+    index({ key: { status: 1 } });
+    index({ key: { priority: 1 } });
+    index({
+      key: { 'items.productId': 1 },
+      partialFilterExpression: { status: 'PENDING', priority: 'VIP' },
+    });
+    index({ key: { coupon: 1 }, sparse: true });
+    for (let i = 0; i < ORDERS; i++) orders.insert(order(i));
+  });
+
+  it('looks up the longest equality prefix of a compound index', () => {
+    const filter = { userId: 'u42', status: 'PENDING' };
+    expect(count(orders.candidates(filter))).toBe(3);
+    expect(scanned(filter)).toHaveLength(3);
+    // Every combination of $in values, and equality inside $and.
+    expect(
+      count(orders.candidates({ userId: { $in: ['u1', 'u2'] }, status: { $in: ['PAID', 'X'] } })),
+    ).toBe(6);
+    expect(count(orders.candidates({ $and: [{ userId: 'u7' }, { status: 'SHIPPED' }] }))).toBe(2);
+    // A gap in the prefix (no status) leaves the first field only.
+    expect(count(orders.candidates({ userId: 'u1', createdAt: new Date(1000) }))).toBe(10);
+  });
+
+  it('falls back to a shorter prefix when the $in combinations would be too many', () => {
+    const users = Array.from({ length: 300 }, (_, i) => `u${i}`);
+    const filter = { userId: { $in: users }, status: { $in: STATUSES } };
+    // 1,200 combinations: looked up by userId alone, ten orders each, still no scan.
+    expect(count(orders.candidates(filter))).toBe(3_000);
+    expect(orders.match(filter)).toHaveLength(3_000);
+  });
+
+  it('picks the index whose lookup finds fewest documents among equally long prefixes', () => {
+    // status PENDING holds 6,000 orders, priority VIP 2,000.
+    expect(count(orders.candidates({ status: 'PENDING', priority: 'VIP' }))).toBe(2_000);
+  });
+
+  it('uses a partial index when the query implies its filter, multikey over subdocuments', () => {
+    const filter = {
+      'items.productId': { $in: ['p0', 'p10'] },
+      status: 'PENDING',
+      priority: 'VIP',
+    };
+    const matching = scanned(filter);
+    expect(matching).toHaveLength(12);
+    expect(count(orders.candidates(filter))).toBe(12);
+    expect(count(orders.candidates({ ...filter, priority: { $in: ['VIP'] } }))).toBe(12);
+    // Order 0 holds p0 and p3: found through both keys, returned once.
+    expect(count(orders.candidates({ ...filter, 'items.productId': { $in: ['p0', 'p3'] } }))).toBe(
+      scanned({ ...filter, 'items.productId': { $in: ['p0', 'p3'] } }).length,
+    );
+  });
+
+  it('does not use a partial index the query does not imply', () => {
+    const filters: Document[] = [
+      { 'items.productId': 'p0', status: 'PENDING' },
+      { 'items.productId': 'p0', status: 'PENDING', priority: 'STANDARD' },
+      { 'items.productId': 'p0', status: 'PENDING', priority: { $in: ['VIP', 'STANDARD'] } },
+      { 'items.productId': 'p0', status: 'PENDING', priority: { $ne: 'STANDARD' } },
+    ];
+    for (const filter of filters) {
+      const byId = (docs: Document[]) => docs.map((d) => Number(d._id)).sort((a, b) => a - b);
+      expect(byId(orders.match(filter))).toEqual(byId(scanned(filter)));
+    }
+    // Without priority the status index answers: the 6,000 pending orders, VIP or not.
+    expect(count(orders.candidates(filters[0]))).toBe(6_000);
+    expect(orders.match(filters[0]).some((d) => d.priority === 'STANDARD')).toBe(true);
+  });
+
+  it('uses a sparse index only for values that exclude documents missing the field', () => {
+    expect(count(orders.candidates({ coupon: 'c0' }))).toBe(scanned({ coupon: 'c0' }).length);
+    expect(count(orders.candidates({ coupon: 'c0' }))).toBe(67);
+    expect(count(orders.candidates({ coupon: null }))).toBe(ORDERS);
+    expect(count(orders.candidates({ coupon: { $in: ['c0', null] } }))).toBe(ORDERS);
+    expect(orders.match({ coupon: null })).toHaveLength(ORDERS - ORDERS / 100);
+  });
+
+  it('keeps every prefix current through replace and remove', () => {
+    const current = orders.findById(42);
+    if (!current) throw new Error('order 42 is missing');
+    expect(current.status).toBe('PENDING');
+    orders.replace(current, { ...current, status: 'PAID' });
+    expect(orders.match({ userId: 'u42', status: 'PENDING' })).toHaveLength(2);
+    expect(orders.match({ userId: 'u42', status: 'PAID' }).map((d) => d._id)).toContain(42);
+    const paid = orders.findById(42);
+    if (!paid) throw new Error('order 42 is missing');
+    orders.remove(paid);
+    expect(count(orders.candidates({ userId: 'u42', status: 'PAID' }))).toBe(3);
+    expect(count(orders.candidates({ userId: 'u42' }))).toBe(9);
+    orders.insert(order(42));
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * One collection: documents in natural (insertion) order keyed by `_id`, its indexes, and the
- * planner that turns `_id` and indexed equality conditions into lookups instead of scans.
+ * One collection: documents in natural (insertion) order keyed by `_id`, and its indexes, through
+ * which the planner (planner.ts) turns `_id` and indexed equality conditions into lookups.
  * Stored documents are never mutated in place: every write replaces the object, so cursors and
  * callers holding a document see a consistent snapshot.
  */
@@ -8,7 +8,8 @@ import { calculateObjectSize, Binary, UUID } from 'bson';
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
 import { Index, IndexSpec, sameIndexOptions } from './indexes.js';
-import { Document, isOperatorObject, isPlainObject, keyOf } from './values.js';
+import { equalityConditions, indexLookup, isIdLookup } from './planner.js';
+import { Document, isPlainObject, keyOf } from './values.js';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 export const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
@@ -103,12 +104,11 @@ export class Collection {
   candidates(filter: Document): Iterable<Document> {
     const equalities = equalityConditions(filter);
     const ids = equalities.get('_id');
-    if (ids) return this.fetch(ids.map(keyOf));
-    for (const index of this.indexes.values()) {
-      const values = equalities.get(index.fields[0]);
-      if (values && index.coversEquality) return this.fetch(index.lookupFirstField(values));
-    }
-    return this.docs.values();
+    // A value repeated in $in still finds its document once; a point lookup needs no Set.
+    if (ids) return this.fetch(ids.length === 1 ? [keyOf(ids[0])] : new Set(ids.map(keyOf)));
+    if (equalities.size === 0 || this.indexes.size === 0) return this.docs.values();
+    const found = indexLookup(this.indexes.values(), equalities);
+    return found ? this.fetch(found) : this.docs.values();
   }
 
   /** Matching documents in natural order; `limit` 0 means no limit. */
@@ -207,54 +207,4 @@ function checkStorable(doc: Document): void {
       `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`,
     );
   }
-}
-
-/**
- * Paths the filter pins to a finite set of values, from top-level and `$and` conditions of the
- * form `{path: value}`, `{path: {$eq: value}}` and `{path: {$in: [...]}}`. Only values an index
- * can find by key qualify: no regular expressions (pattern match), no arrays (whole-array match).
- */
-export function equalityConditions(filter: Document): Map<string, unknown[]> {
-  const out = new Map<string, unknown[]>();
-  const visit = (conditions: Document): void => {
-    for (const [path, cond] of Object.entries(conditions)) {
-      if (path === '$and' && Array.isArray(cond)) {
-        for (const clause of cond) if (isPlainObject(clause)) visit(clause);
-        continue;
-      }
-      if (path.startsWith('$') || out.has(path)) continue;
-      const values = pinnedValues(cond);
-      if (values) out.set(path, values);
-    }
-  };
-  visit(filter);
-  return out;
-}
-
-/** A filter on `_id` alone, by value, `$eq` or `$in`: answered entirely by the _id map. */
-function isIdLookup(filter: Document): boolean {
-  const keys = Object.keys(filter);
-  if (keys.length !== 1 || keys[0] !== '_id') return false;
-  const cond = filter._id;
-  if (isOperatorObject(cond)) {
-    const ops = Object.keys(cond);
-    return (
-      ops.length === 1 && (ops[0] === '$eq' || ops[0] === '$in') && pinnedValues(cond) !== null
-    );
-  }
-  return pinnedValues(cond) !== null;
-}
-
-function pinnedValues(cond: unknown): unknown[] | null {
-  if (isOperatorObject(cond)) {
-    if ('$eq' in cond) return indexable(cond.$eq) ? [cond.$eq] : null;
-    const candidates: unknown = cond.$in;
-    if (Array.isArray(candidates) && candidates.every(indexable)) return candidates as unknown[];
-    return null;
-  }
-  return indexable(cond) ? [cond] : null;
-}
-
-function indexable(value: unknown): boolean {
-  return !(value instanceof RegExp) && !Array.isArray(value) && !isOperatorObject(value);
 }

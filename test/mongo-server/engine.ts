@@ -16,20 +16,12 @@ import {
   fromEngineError,
 } from './errors.js';
 import { IndexSpec, defaultIndexName, validateIndexSpec } from './indexes.js';
+import { checkProjection, projectDocuments } from './projection.js';
 import { QUERY_OPTIONS } from './query-options.js';
+import { ServerStats } from './stats.js';
 import { Journal, JournalRecord } from './storage.js';
 import { UpdateSpec, applyUpdate, parseUpdate, sameDocument, upsertDocument } from './update.js';
-import {
-  Document,
-  cloneValue,
-  getPath,
-  isOperatorObject,
-  isPlainObject,
-  keyOf,
-  setPath,
-  valuesAtPath,
-  withIdFirst,
-} from './values.js';
+import { Document, isPlainObject, keyOf, valuesAtPath, withIdFirst } from './values.js';
 
 export const SERVER_VERSION = '7.0.0';
 const MAX_WIRE_VERSION = 21;
@@ -50,6 +42,8 @@ export class Engine implements ChangeSink {
   private readonly cursors = new CursorRegistry();
   private replaying = false;
   private readonly handlers: Record<string, Handler>;
+  /** Counters since start, for serverStatus; the listener adds its connections. */
+  readonly stats: ServerStats;
 
   constructor(private readonly journal?: Journal) {
     this.handlers = {
@@ -85,17 +79,32 @@ export class Engine implements ChangeSink {
       createIndexes: (db, cmd) => this.createIndexes(db, cmd),
       listIndexes: (db, cmd) => this.listIndexes(db, cmd),
       dropIndexes: (db, cmd) => this.dropIndexes(db, cmd),
+      serverStatus: (_db, cmd) => this.stats.report(cmd, SERVER_VERSION),
       commitTransaction: () => refuseTransactions(),
       abortTransaction: () => refuseTransactions(),
     };
+    this.stats = new ServerStats(Object.keys(this.handlers));
   }
 
   /** Runs one command and returns its reply; failures come back as `{ok: 0, ...}` replies. */
   execute(db: string, cmd: Document, ctx: CommandContext): Document {
+    const name = Object.keys(cmd)[0];
+    const handler =
+      name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
+    const counter = this.stats.received(handler ? name : undefined);
+    const reply = this.run(handler, name, db, cmd, ctx);
+    if (counter && reply.ok !== 1) counter.failed++;
+    return reply;
+  }
+
+  private run(
+    handler: Handler | undefined,
+    name: string | undefined,
+    db: string,
+    cmd: Document,
+    ctx: CommandContext,
+  ): Document {
     try {
-      const name = Object.keys(cmd)[0];
-      const handler =
-        name !== undefined && Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
       if (!handler) {
         throw new MongoServerError(ErrorCodes.CommandNotFound, `no such command: '${name ?? ''}'`);
       }
@@ -343,6 +352,7 @@ export class Engine implements ChangeSink {
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, raw] of documents.entries()) {
+      this.stats.opcounters.insert++;
       try {
         if (!isPlainObject(raw)) throw badValue('each document to insert must be an object');
         coll.insert('_id' in raw ? withIdFirst(raw, raw._id) : withIdFirst(raw, new ObjectId()));
@@ -365,6 +375,7 @@ export class Engine implements ChangeSink {
     let n = 0;
     let nModified = 0;
     for (const [index, raw] of statements.entries()) {
+      this.stats.opcounters.update++;
       try {
         if (!isPlainObject(raw)) throw failedToParse('each update statement must be an object');
         const result = this.updateOne(db, name, raw);
@@ -421,6 +432,7 @@ export class Engine implements ChangeSink {
     const writeErrors: Document[] = [];
     let n = 0;
     for (const [index, raw] of statements.entries()) {
+      this.stats.opcounters.delete++;
       try {
         if (!isPlainObject(raw)) throw failedToParse('each delete statement must be an object');
         const limit = Number(raw.limit ?? 0);
@@ -806,89 +818,4 @@ function writeReply(reply: Document, writeErrors: Document[]): Document {
 function asServerError(err: unknown): MongoServerError {
   if (err instanceof MongoServerError || err instanceof MingoError) return fromEngineError(err);
   return new MongoServerError(1, err instanceof Error ? err.message : String(err));
-}
-
-/**
- * mongod refuses a projection that mixes inclusion and exclusion (other than of `_id`); mingo
- * refuses it too but without saying which, so check first and answer with mongod's codes.
- */
-function checkProjection(projection: Document): void {
-  let mode: 'inclusion' | 'exclusion' | undefined;
-  for (const [field, spec] of Object.entries(projection)) {
-    if (field === '_id') continue;
-    // $slice and $elemMatch go with either kind; nested projections are left to mingo.
-    if (
-      isPlainObject(spec) &&
-      (!isOperatorObject(spec) || '$slice' in spec || '$elemMatch' in spec)
-    ) {
-      continue;
-    }
-    const kind = spec === 0 || spec === false ? 'exclusion' : 'inclusion';
-    if (mode && kind !== mode) {
-      throw kind === 'exclusion'
-        ? new MongoServerError(
-            31254,
-            `Cannot do exclusion on field ${field} in inclusion projection`,
-          )
-        : new MongoServerError(
-            31253,
-            `Cannot do inclusion on field ${field} in exclusion projection`,
-          );
-    }
-    mode = kind;
-  }
-}
-
-/**
- * Applies a find projection as mongod does where mingo differs: the positional `field.$`
- * projection needs the filter; exclusions and `$slice` (with `_id: 1` allowed) keep every other
- * field, where mingo counts `$slice` and `_id: 1` as inclusions; and fields come in the order
- * the document has them, `_id` first, where mingo uses the order of the projection.
- */
-function projectDocuments(docs: Document[], projection: Document, filter: Document): Document[] {
-  const fields = Object.entries(projection);
-  const excludes = (spec: unknown) => spec === 0 || spec === false;
-  const slices = (spec: unknown) => isPlainObject(spec) && Object.keys(spec).join() === '$slice';
-  const keepsOthers =
-    fields.some(([field]) => field !== '_id') &&
-    fields.every(([field, spec]) =>
-      field === '_id'
-        ? excludes(spec) || spec === 1 || spec === true
-        : excludes(spec) || slices(spec),
-    );
-  if (!keepsOthers) {
-    const positional = fields.some(([field]) => field.endsWith('.$'));
-    const query = new Query(positional ? filter : {}, QUERY_OPTIONS);
-    const projected = query.find(docs, projection).all() as Document[];
-    return projected.map((doc, i) => inDocumentOrder(docs[i], doc));
-  }
-  const exclusion = fields.filter(([, spec]) => excludes(spec));
-  const slice = fields.filter(([, spec]) => slices(spec));
-  const query = new Query({}, QUERY_OPTIONS);
-  const base = exclusion.length
-    ? (query.find(docs, Object.fromEntries(exclusion)).all() as Document[])
-    : docs;
-  const sliced = slice.length
-    ? (query.find(docs, Object.fromEntries(slice)).all() as Document[])
-    : [];
-  return base.map((doc, i) => {
-    // A copy, so that setting a nested path never touches the stored document.
-    const out = cloneValue(doc);
-    for (const [path] of slice) {
-      const value = getPath(sliced[i], path);
-      if (value !== undefined) setPath(out, path, value);
-    }
-    return inDocumentOrder(docs[i], out);
-  });
-}
-
-function inDocumentOrder(source: Document, projected: Document): Document {
-  const out: Document = {};
-  for (const [key, value] of Object.entries(source)) {
-    if (!(key in projected)) continue;
-    const shown = projected[key];
-    out[key] = isPlainObject(value) && isPlainObject(shown) ? inDocumentOrder(value, shown) : shown;
-  }
-  for (const [key, value] of Object.entries(projected)) if (!(key in out)) out[key] = value;
-  return out;
 }

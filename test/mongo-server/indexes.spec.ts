@@ -30,7 +30,6 @@ describe('Index entries', () => {
     const sparse = index({ key: { code: 1 }, sparse: true });
     expect(sparse.entriesFor({ _id: 1 })).toEqual([]);
     expect(sparse.entriesFor({ _id: 1, code: null }).map((e) => e.values)).toEqual([[null]]);
-    expect(sparse.coversEquality).toBe(false);
     const compound = index({ key: { a: 1, b: 1 }, sparse: true });
     expect(compound.entriesFor({ b: 1 })).toHaveLength(1);
     expect(compound.entriesFor({ c: 1 })).toEqual([]);
@@ -41,7 +40,54 @@ describe('Index entries', () => {
     expect(partial.entriesFor({ email: 'a', active: false })).toEqual([]);
     expect(partial.entriesFor({ email: 'a' })).toEqual([]);
     expect(partial.entriesFor({ email: 'a', active: true })).toHaveLength(1);
-    expect(partial.coversEquality).toBe(false);
+    expect(partial.partialEqualities).toEqual(new Map([['active', keyOf(true)]]));
+  });
+
+  it('reads a partial filter of plain equalities, and only that, for the planner', () => {
+    const equalities = (partialFilterExpression: Record<string, unknown>) =>
+      index({ key: { a: 1 }, partialFilterExpression }).partialEqualities;
+    expect(equalities({ $and: [{ s: 'P' }, { p: { $eq: 1 } }] })).toEqual(
+      new Map([
+        ['s', keyOf('P')],
+        ['p', keyOf(1)],
+      ]),
+    );
+    expect(equalities({ s: { $exists: true } })).toBeNull();
+    expect(equalities({ n: { $gt: 5 } })).toBeNull();
+    expect(equalities({ $or: [{ s: 'P' }, { s: 'Q' }] })).toBeNull();
+    expect(equalities({ s: { $in: ['P'] } })).toBeNull();
+    expect(equalities({ s: 'P', $and: [{ s: 'Q' }] })).toBeNull();
+    expect(index({ key: { a: 1 } }).partialEqualities).toBeUndefined();
+  });
+});
+
+describe('Index lookups', () => {
+  it('finds documents by any prefix of a compound key, every combination of values', () => {
+    const compound = index({ key: { u: 1, s: 1, t: -1 } });
+    const docs = [
+      { _id: 1, u: 'a', s: 'P', t: 1 },
+      { _id: 2, u: 'a', s: 'D', t: 2 },
+      { _id: 3, u: 'b', s: 'P', t: 3 },
+      { _id: 4, u: 'a', s: ['P', 'X'], t: 4 },
+    ];
+    for (const doc of docs) compound.add(doc, keyOf(doc._id));
+    const lookup = (values: unknown[][]) =>
+      [...compound.ids(values.length, compound.lookupKeys(values))].sort();
+    expect(lookup([['a']])).toEqual([keyOf(1), keyOf(2), keyOf(4)].sort());
+    expect(lookup([['a'], ['P']])).toEqual([keyOf(1), keyOf(4)].sort());
+    expect(lookup([['a', 'b'], ['P']])).toEqual([keyOf(1), keyOf(3), keyOf(4)].sort());
+    expect(lookup([['a'], ['X'], [4]])).toEqual([keyOf(4)]);
+    expect(
+      compound.lookupKeys([
+        ['a', 'b'],
+        ['P', 'D'],
+      ]),
+    ).toHaveLength(4);
+    expect(compound.estimate(2, compound.lookupKeys([['a'], ['P', 'X']]))).toBe(3);
+
+    compound.remove(docs[3], keyOf(4));
+    expect(lookup([['a'], ['P']])).toEqual([keyOf(1)]);
+    expect(lookup([['a'], ['X']])).toEqual([]);
   });
 });
 
@@ -79,9 +125,9 @@ describe('Index uniqueness', () => {
     const unique = index({ key: { k: 1 }, unique: true });
     const doc = { _id: 1, k: ['a', 'b'] };
     unique.add(doc, keyOf(1));
-    expect([...unique.lookupFirstField(['b'])]).toEqual([keyOf(1)]);
+    expect([...unique.ids(1, unique.lookupKeys([['b']]))]).toEqual([keyOf(1)]);
     unique.remove(doc, keyOf(1));
-    expect([...unique.lookupFirstField(['a', 'b'])]).toEqual([]);
+    expect([...unique.ids(1, unique.lookupKeys([['a', 'b']]))]).toEqual([]);
     expect(() => unique.checkUnique({ _id: 2, k: 'a' }, keyOf(2), 'db.c')).not.toThrow();
   });
 });

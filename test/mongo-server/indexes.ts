@@ -4,6 +4,7 @@
  */
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
+import { partialEqualities } from './planner.js';
 import { Document, isPlainObject, keyOf, valuesAtPath } from './values.js';
 
 export interface IndexSpec {
@@ -20,6 +21,8 @@ export interface IndexSpec {
 interface IndexEntry {
   key: string;
   values: unknown[];
+  /** keyOf of each value, from which the key of every prefix is built. */
+  parts: string[];
 }
 
 const SEPARATOR = '\u0000';
@@ -69,29 +72,33 @@ export function sameIndexOptions(a: IndexSpec, b: IndexSpec): boolean {
 
 export class Index {
   readonly fields: string[];
-  /** Full compound key → ids of the documents holding it. */
-  private readonly entries = new Map<string, Set<string>>();
-  /** First field's key → ids, so equality on a prefix of a compound index is a lookup. */
-  private readonly byFirstField: Map<string, Set<string>>;
+  /**
+   * For k = 1..n, the key of the first k fields → ids of the documents holding it, so equality on
+   * any prefix of a compound index is a lookup; the last map holds the full key.
+   */
+  private readonly byPrefix: Map<string, Set<string>>[];
   private readonly partialFilter?: Query;
+  /** The partial filter as path → value key when it is plain equalities; null when it is not. */
+  readonly partialEqualities?: Map<string, string> | null;
+  /** Ascending and descending keys hold values as they are; hashed, text and geo keys do not. */
+  readonly lookupable: boolean;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
-    this.byFirstField = this.fields.length === 1 ? this.entries : new Map();
-    if (spec.partialFilterExpression) this.partialFilter = new Query(spec.partialFilterExpression);
+    this.byPrefix = this.fields.map(() => new Map<string, Set<string>>());
+    this.lookupable = Object.values(spec.key).every((d) => typeof d === 'number');
+    if (spec.partialFilterExpression) {
+      this.partialFilter = new Query(spec.partialFilterExpression);
+      this.partialEqualities = partialEqualities(spec.partialFilterExpression);
+    }
   }
 
   get name(): string {
     return this.spec.name;
   }
 
-  /** Whether equality lookups through this index find every matching document. */
-  get coversEquality(): boolean {
-    return (
-      !this.spec.sparse &&
-      !this.partialFilter &&
-      !Object.values(this.spec.key).some((d) => typeof d === 'string')
-    );
+  private get entries(): Map<string, Set<string>> {
+    return this.byPrefix[this.byPrefix.length - 1];
   }
 
   entriesFor(doc: Document): IndexEntry[] {
@@ -108,7 +115,10 @@ export class Index {
       const unique = dedupe(values);
       combos = combos.flatMap((prefix) => unique.map((v) => [...prefix, v]));
     }
-    return combos.map((values) => ({ key: values.map(keyOf).join(SEPARATOR), values }));
+    return combos.map((values) => {
+      const parts = values.map(keyOf);
+      return { key: parts.join(SEPARATOR), values, parts };
+    });
   }
 
   /** Throws the duplicate-key error mongod reports if `doc` would collide with another document. */
@@ -125,31 +135,56 @@ export class Index {
 
   add(doc: Document, idKey: string): void {
     for (const entry of this.entriesFor(doc)) {
-      addTo(this.entries, entry.key, idKey);
-      if (this.byFirstField !== this.entries)
-        addTo(this.byFirstField, keyOf(entry.values[0]), idKey);
+      this.eachPrefix(entry, (map, key) => addTo(map, key, idKey));
     }
   }
 
   remove(doc: Document, idKey: string): void {
     for (const entry of this.entriesFor(doc)) {
-      removeFrom(this.entries, entry.key, idKey);
-      if (this.byFirstField !== this.entries)
-        removeFrom(this.byFirstField, keyOf(entry.values[0]), idKey);
+      this.eachPrefix(entry, (map, key) => removeFrom(map, key, idKey));
     }
   }
 
-  clear(): void {
-    this.entries.clear();
-    this.byFirstField.clear();
+  private eachPrefix(
+    entry: IndexEntry,
+    apply: (map: Map<string, Set<string>>, key: string) => void,
+  ): void {
+    if (this.byPrefix.length === 1) {
+      apply(this.entries, entry.key);
+      return;
+    }
+    let key = '';
+    entry.parts.forEach((part, i) => {
+      key = i === 0 ? part : key + SEPARATOR + part;
+      apply(this.byPrefix[i], key);
+    });
   }
 
-  /** Ids of documents whose first indexed field equals one of `values`. */
-  lookupFirstField(values: unknown[]): Set<string> {
+  /** Keys of every combination of the given values for the index's first `values.length` fields. */
+  lookupKeys(values: unknown[][]): string[] {
+    let keys = [''];
+    values.forEach((candidates, i) => {
+      const parts = [...new Set(candidates.map(keyOf))];
+      keys = keys.flatMap((prefix) =>
+        parts.map((part) => (i === 0 ? part : prefix + SEPARATOR + part)),
+      );
+    });
+    return keys;
+  }
+
+  /** How many ids the keys of a `fields`-long prefix hold, a document counted once per key. */
+  estimate(fields: number, keys: string[]): number {
+    const map = this.byPrefix[fields - 1];
+    let n = 0;
+    for (const key of keys) n += map.get(key)?.size ?? 0;
+    return n;
+  }
+
+  /** Ids of the documents holding any of `keys` (from lookupKeys) on a `fields`-long prefix. */
+  ids(fields: number, keys: string[]): Set<string> {
     const ids = new Set<string>();
-    for (const value of values) {
-      for (const id of this.byFirstField.get(keyOf(value)) ?? []) ids.add(id);
-    }
+    const map = this.byPrefix[fields - 1];
+    for (const key of keys) for (const id of map.get(key) ?? []) ids.add(id);
     return ids;
   }
 

@@ -60,6 +60,7 @@ export class OfflineMongoServer {
     });
     const bound = server.address() as net.AddressInfo;
     this.address = { host, port: bound.port };
+    engine.stats.port = bound.port;
     this.ttlTimer = setInterval(() => engine.expireTtl(), this.options.ttlIntervalMs ?? 60_000);
     this.ttlTimer.unref();
     return this;
@@ -79,6 +80,7 @@ export class OfflineMongoServer {
 
   private serve(socket: net.Socket, engine: Engine): void {
     this.sockets.add(socket);
+    engine.stats.connectionOpened();
     socket.setNoDelay(true);
     const ctx = { connectionId: this.nextConnectionId++ };
     let buffered: Buffer = Buffer.alloc(0);
@@ -105,6 +107,9 @@ export class OfflineMongoServer {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      engine.stats.connectionClosed();
+    });
   }
 }

@@ -12,7 +12,7 @@ import {
   failedToParse,
   fromEngineError,
 } from './errors.js';
-import { equalityConditions } from './collection.js';
+import { equalityConditions } from './planner.js';
 import { QUERY_OPTIONS } from './query-options.js';
 import { bsonBuffer } from './wire.js';
 import {

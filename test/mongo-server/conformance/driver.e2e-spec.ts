@@ -139,6 +139,234 @@ describe('handshake and server information', () => {
   });
 });
 
+/** serverStatus counters as numbers (mongod reports them as NumberLong). */
+interface Counters {
+  opcounters: Record<string, number>;
+  totals: Map<string, number>;
+  failures: Map<string, number>;
+  unknown: number;
+}
+
+function countersOf(status: Document): Counters {
+  const commands = (status.metrics as { commands: Record<string, unknown> }).commands;
+  const totals = new Map<string, number>();
+  const failures = new Map<string, number>();
+  for (const [name, counter] of Object.entries(commands)) {
+    if (typeof counter !== 'object' || counter === null) continue;
+    const { total, failed } = counter as { total: unknown; failed: unknown };
+    totals.set(name, Number(total));
+    failures.set(name, Number(failed));
+  }
+  const opcounters: Record<string, number> = {};
+  for (const name of ['insert', 'query', 'update', 'delete', 'getmore', 'command']) {
+    opcounters[name] = Number((status.opcounters as Document)[name]);
+  }
+  return { opcounters, totals, failures, unknown: Number(commands['<UNKNOWN>']) };
+}
+
+function difference(after: Counters, before: Counters): Counters {
+  const minus = (a: Map<string, number>, b: Map<string, number>) =>
+    new Map([...a].map(([name, n]) => [name, n - (b.get(name) ?? 0)]));
+  const opcounters: Record<string, number> = {};
+  for (const [name, n] of Object.entries(after.opcounters)) {
+    opcounters[name] = n - before.opcounters[name];
+  }
+  return {
+    opcounters,
+    totals: minus(after.totals, before.totals),
+    failures: minus(after.failures, before.failures),
+    unknown: after.unknown - before.unknown,
+  };
+}
+
+/** Names of the commands a client sent, in order. */
+interface CountingClient {
+  client: MongoClient;
+  sent: string[];
+}
+
+const QUIET_ATTEMPTS = 20;
+
+/**
+ * How the server-wide counters moved while `work` ran on `counting` (one pooled connection,
+ * already open, commands recorded). Other test files share the server: a run during which any
+ * command but ours reached it (all command totals moved by more than ours plus the closing
+ * serverStatus) is repeated, so `work` must choose fresh names from `attempt`.
+ */
+async function countersAround(
+  counting: CountingClient,
+  work: (db: Db, attempt: number) => Promise<void>,
+): Promise<{ delta: Counters; sent: string[] }> {
+  const status = async () =>
+    countersOf(await counting.client.db('admin').command({ serverStatus: 1 }));
+  for (let attempt = 0; attempt < QUIET_ATTEMPTS; attempt++) {
+    const before = await status();
+    counting.sent.length = 0;
+    await work(counting.client.db(dbName), attempt);
+    const sent = [...counting.sent];
+    const delta = difference(await status(), before);
+    const moved = [...delta.totals.values()].reduce((n, d) => n + d, delta.unknown);
+    if (moved === sent.length + 1) return { delta, sent };
+  }
+  throw new Error(`no run of ${QUIET_ATTEMPTS} without other clients' commands on the server`);
+}
+
+async function countingClient(): Promise<CountingClient> {
+  const client = await MongoClient.connect(mongoUriFor(dbName), {
+    maxPoolSize: 1,
+    monitorCommands: true,
+  });
+  const sent: string[] = [];
+  client.on('commandStarted', (event) => sent.push(event.commandName));
+  // Open the pooled connection now: its handshake is a command no event reports.
+  await client.db().command({ ping: 1 });
+  return { client, sent };
+}
+
+describe('serverStatus', () => {
+  let counting: CountingClient;
+
+  beforeAll(async () => {
+    counting = await countingClient();
+  });
+
+  afterAll(async () => {
+    await counting.client.close();
+  });
+
+  it('describes the server process like mongod', async () => {
+    const status = await db.admin().command({ serverStatus: 1 });
+    const info = await db.admin().command({ buildInfo: 1 });
+    expect(status).toMatchObject({ ok: 1, process: 'mongod', version: info.version });
+    expect(typeof status.host).toBe('string');
+    expect(String(status.host).length).toBeGreaterThan(0);
+    expect(Number(status.pid)).toBeGreaterThan(0);
+    expect(Math.abs(Number(status.uptime) - Number(status.uptimeMillis) / 1000)).toBeLessThan(1.5);
+    expect(status.localTime).toBeInstanceOf(Date);
+    expect(Math.abs((status.localTime as Date).getTime() - Date.now())).toBeLessThan(60_000);
+    for (const name of ['insert', 'query', 'update', 'delete', 'getmore', 'command']) {
+      expect(Number((status.opcounters as Document)[name])).toBeGreaterThanOrEqual(0);
+    }
+    const later = await db.admin().command({ serverStatus: 1 });
+    expect(Number(later.uptimeMillis)).toBeGreaterThanOrEqual(Number(status.uptimeMillis));
+  });
+
+  it('counts connections', async () => {
+    const connections = async () =>
+      (await db.admin().command({ serverStatus: 1 })).connections as Record<string, number>;
+    const before = await connections();
+    expect(before.current).toBeGreaterThanOrEqual(1);
+    expect(before.available).toBeGreaterThan(0);
+    const other = await MongoClient.connect(mongoUriFor(dbName));
+    try {
+      await other.db().command({ ping: 1 });
+      const during = await connections();
+      expect(Number(during.totalCreated)).toBeGreaterThan(Number(before.totalCreated));
+      expect(Number(during.totalCreated)).toBeGreaterThanOrEqual(during.current);
+      expect(during.current).toBeGreaterThanOrEqual(2);
+      // available is what is left of a fixed maximum.
+      expect(during.current + during.available).toBe(before.current + before.available);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('counts every command once by name, failures in failed, unknown names apart', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_cmds_${attempt}`);
+      await mdb.command({ ping: 1 });
+      await coll.find({}).toArray();
+      await coll.findOneAndUpdate({ _id: 'x' }, { $set: { n: 1 } }, { upsert: true });
+      await rejectionOf(mdb.command({ count: coll.collectionName, query: { $invalidOp: 1 } }));
+      await rejectionOf(mdb.command({ getMore: Long.fromNumber(123_456), collection: 'none' }));
+      await rejectionOf(mdb.command({ noSuchCommandAtAll: 1 }));
+    });
+    expect(sent).toEqual([
+      'ping',
+      'find',
+      'findAndModify',
+      'count',
+      'getMore',
+      'noSuchCommandAtAll',
+    ]);
+    for (const name of sent.slice(0, 5)) expect(delta.totals.get(name)).toBe(1);
+    expect(delta.totals.get('serverStatus')).toBe(1);
+    expect(delta.totals.has('noSuchCommandAtAll')).toBe(false);
+    expect(delta.unknown).toBe(1);
+    const failed = [...delta.failures].filter(([, n]) => n > 0);
+    expect(failed.sort()).toEqual([
+      ['count', 1],
+      ['getMore', 1],
+    ]);
+    // find counts as a query and getMore as a getmore even when they fail; every other known
+    // command, findAndModify included, as a command; an unknown one not at all.
+    expect(delta.opcounters).toEqual({
+      insert: 0,
+      query: 1,
+      update: 0,
+      delete: 0,
+      getmore: 1,
+      command: 4,
+    });
+  });
+
+  it('counts inserts per document attempted, updates and deletes per statement', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_writes_${attempt}`);
+      await coll.insertMany([{ _id: 10 }, { _id: 11 }, { _id: 12 }]);
+      // Ordered: stops at the duplicate, which still counts (K + 1 = 2).
+      await rejectionOf(coll.insertMany([{ _id: 1 }, { _id: 1 }, { _id: 2 }]));
+      // Unordered: attempts all three.
+      await rejectionOf(coll.insertMany([{ _id: 3 }, { _id: 3 }, { _id: 4 }], { ordered: false }));
+      await coll.updateMany({}, { $set: { touched: true } });
+      await coll.bulkWrite(
+        [10, 11, 99].map((_id) => ({
+          updateOne: { filter: { _id }, update: { $inc: { n: 1 } } },
+        })),
+        { ordered: false },
+      );
+      await rejectionOf(coll.updateOne({ _id: 10 }, { $set: { _id: 13 } }));
+      await coll.deleteMany({ _id: { $gte: 10 } });
+      await coll.bulkWrite([{ deleteOne: { filter: { _id: 1 } } }, { deleteOne: { filter: {} } }]);
+    });
+    expect(sent).toEqual([
+      'insert',
+      'insert',
+      'insert',
+      'update',
+      'update',
+      'update',
+      'delete',
+      'delete',
+    ]);
+    expect(delta.opcounters).toEqual({
+      insert: 8,
+      query: 0,
+      update: 5,
+      delete: 3,
+      getmore: 0,
+      command: 1,
+    });
+    expect(delta.totals.get('insert')).toBe(3);
+    expect(delta.totals.get('update')).toBe(3);
+    expect(delta.totals.get('delete')).toBe(2);
+    // Write errors come back in an ok: 1 reply: the commands did not fail.
+    expect([...delta.failures.values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('counts a find and each getMore of its cursor', async () => {
+    const { delta, sent } = await countersAround(counting, async (mdb, attempt) => {
+      const coll = mdb.collection<Doc>(`status_reads_${attempt}`);
+      await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: i })));
+      expect(await coll.find({}, { batchSize: 2 }).toArray()).toHaveLength(5);
+    });
+    const getMores = sent.filter((name) => name === 'getMore').length;
+    expect(getMores).toBeGreaterThanOrEqual(2);
+    expect(delta.opcounters).toMatchObject({ insert: 5, query: 1, getmore: getMores, command: 1 });
+    expect(delta.totals.get('getMore')).toBe(getMores);
+  });
+});
+
 describe('databases and collections', () => {
   it('lists the databases that hold data', async () => {
     const other = freshDb('listdb');
@@ -1273,6 +1501,48 @@ describe('indexes', () => {
     expect(indexed).toEqual(unindexed);
     expect(indexed).toEqual([[1, 2, 3], [4, 5], [3, 6], [7], [2, 3]]);
   });
+
+  it('finds the same documents through compound, multikey, partial and sparse indexes', async () => {
+    const coll = db.collection<Doc>('idx_planner');
+    const line = (productId: string, quantity: number) => ({ productId, quantity });
+    await coll.insertMany([
+      { _id: 1, u: 'a', s: 'P', p: 'VIP', items: [line('x', 1), line('y', 2)], c: 'k' },
+      { _id: 2, u: 'a', s: 'P', p: 'STD', items: [line('x', 1)] },
+      { _id: 3, u: 'a', s: 'D', p: 'VIP', items: [line('y', 1)], c: null },
+      { _id: 4, u: 'b', s: 'P', p: 'VIP', items: [line('x', 3), line('x', 4)] },
+      { _id: 5, u: 'b', s: ['P', 'D'], p: 'VIP', items: [] },
+      { _id: 6, s: 'P', p: 'VIP', items: [line('z', 1)], c: 'k' },
+      { _id: 7, u: 'a', p: 'VIP', items: line('x', 9) },
+    ]);
+    const filters: Document[] = [
+      { u: 'a', s: 'P' },
+      { u: { $in: ['a', 'b'] }, s: { $in: ['P', 'D'] } },
+      { $and: [{ u: 'b' }, { s: 'D' }] },
+      { u: null, s: 'P' },
+      { u: 'a', s: null },
+      { 'items.productId': { $in: ['x', 'y'] }, s: 'P', p: 'VIP' },
+      { 'items.productId': 'x', s: 'P' },
+      { 'items.productId': 'x', s: 'P', p: { $in: ['VIP', 'STD'] } },
+      { c: 'k' },
+      { c: null },
+      { c: { $in: ['k', null] } },
+    ];
+    const unindexed = await Promise.all(filters.map((f) => ids(coll, f)));
+    await coll.createIndex({ u: 1, s: 1, t: -1 });
+    await coll.createIndex(
+      { 'items.productId': 1 },
+      { partialFilterExpression: { s: 'P', p: 'VIP' } },
+    );
+    await coll.createIndex({ c: 1 }, { sparse: true });
+    const indexed = await Promise.all(filters.map((f) => ids(coll, f)));
+    expect(indexed).toEqual(unindexed);
+    expect(indexed.slice(0, 6)).toEqual([[1, 2], [1, 2, 3, 4, 5], [5], [6], [7], [1, 4]]);
+    expect(indexed.slice(8)).toEqual([
+      [1, 6],
+      [2, 3, 4, 5, 7],
+      [1, 2, 3, 4, 5, 6, 7],
+    ]);
+  });
 });
 
 describe('BSON round trip', () => {
@@ -1384,6 +1654,218 @@ describe('BSON round trip', () => {
     expect(await nulls.findOne({ _id: 'value' })).toEqual({ _id: 'value', a: null });
     await nulls.updateOne({ _id: 'value' }, { $unset: { a: '' } });
     expect(Object.keys((await nulls.findOne({ _id: 'value' })) ?? {})).toEqual(['_id']);
+  });
+});
+
+/** Stock of one product as the order worker keeps it: holds per order, version-checked. */
+interface Stock {
+  _id: string;
+  reserved: number;
+  sold: number;
+  version: number;
+  holds?: Array<{ orderId: string; quantity: number }>;
+}
+
+describe('write shapes of the order worker', () => {
+  let monitored: { client: MongoClient; replies: CommandSucceededEvent[] };
+
+  beforeAll(async () => {
+    monitored = await monitoredClient();
+  });
+
+  afterAll(async () => {
+    await monitored.client.close();
+  });
+
+  it('applies every matching statement of one unordered update command', async () => {
+    const coll = monitored.client
+      .db()
+      .collection<{ _id: number; n: number; version: number }>('shape_bulk');
+    await coll.insertMany(Array.from({ length: 50 }, (_, _id) => ({ _id, n: 0, version: 0 })));
+    await coll.updateOne({ _id: 49 }, { $set: { n: 5 } });
+    // Ids 50..59 do not exist; every third statement names a stale version.
+    const statements = Array.from({ length: 60 }, (_, _id) => ({
+      updateOne: {
+        filter: { _id, version: _id % 3 === 0 ? 1 : 0 },
+        update: _id === 49 ? { $max: { n: 5 } } : { $inc: { n: 1, version: 1 } },
+      },
+    }));
+    monitored.replies.length = 0;
+    const result = await coll.bulkWrite(statements, { ordered: false });
+    const expected = Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 3 !== 0);
+    expect(result).toMatchObject({ matchedCount: expected.length, modifiedCount: 32 });
+    const commands = monitored.replies.filter((e) => e.commandName === 'update');
+    expect(commands).toHaveLength(1);
+    expect((commands[0].reply as Document).n).toBe(33);
+    const docs = await coll.find({}, { sort: { _id: 1 } }).toArray();
+    for (const doc of docs) {
+      const applied = expected.includes(doc._id) && doc._id !== 49;
+      expect(doc).toEqual({
+        _id: doc._id,
+        n: doc._id === 49 ? 5 : applied ? 1 : 0,
+        version: applied ? 1 : 0,
+      });
+    }
+  });
+
+  it('settles holds only when every listed hold is present, pulling exactly those', async () => {
+    const coll = db.collection<Stock>('shape_holds');
+    const hold = (orderId: string, quantity: number) => ({ orderId, quantity });
+    await coll.insertMany([
+      {
+        _id: 's1',
+        reserved: 5,
+        sold: 0,
+        version: 3,
+        holds: [hold('a', 2), hold('b', 1), hold('c', 2)],
+      },
+      { _id: 's2', reserved: 4, sold: 0, version: 1, holds: [hold('a', 2), hold('b', 2)] },
+      { _id: 's3', reserved: 2, sold: 0, version: 1, holds: [hold('a', 2)] },
+    ]);
+    const settle = (_id: string) =>
+      coll.updateOne(
+        {
+          _id,
+          $and: [
+            { holds: { $elemMatch: { orderId: 'a', quantity: 2 } } },
+            { holds: { $elemMatch: { orderId: 'b', quantity: 1 } } },
+          ],
+        },
+        {
+          $pull: { holds: { orderId: { $in: ['a', 'b'] } } },
+          $inc: { reserved: -3, sold: 3, version: 1 },
+        },
+      );
+    expect(await settle('s1')).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await coll.findOne({ _id: 's1' })).toEqual({
+      _id: 's1',
+      reserved: 2,
+      sold: 3,
+      version: 4,
+      holds: [hold('c', 2)],
+    });
+    // Already settled, a quantity that differs, a hold missing: nothing changes.
+    for (const _id of ['s1', 's2', 's3']) {
+      expect(await settle(_id)).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+    }
+    expect(await coll.findOne({ _id: 's2' })).toMatchObject({
+      version: 1,
+      holds: [hold('a', 2), hold('b', 2)],
+    });
+    expect(await coll.findOne({ _id: 's3' })).toMatchObject({ version: 1, holds: [hold('a', 2)] });
+  });
+
+  it('pushes several holds and counts them in one version-checked update', async () => {
+    const coll = db.collection<Stock>('shape_push');
+    await coll.insertMany([
+      { _id: 'p1', reserved: 1, sold: 0, version: 0, holds: [{ orderId: 'x', quantity: 1 }] },
+      { _id: 'p2', reserved: 0, sold: 0, version: 0 },
+    ]);
+    const reserve = (_id: string, version: number) =>
+      coll.updateOne(
+        { _id, version },
+        {
+          $push: {
+            holds: {
+              $each: [
+                { orderId: 'd', quantity: 1 },
+                { orderId: 'e', quantity: 4 },
+              ],
+            },
+          },
+          $inc: { reserved: 5, version: 1 },
+        },
+      );
+    expect(await reserve('p1', 0)).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await reserve('p1', 0)).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+    expect(await reserve('p2', 0)).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await coll.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+      {
+        _id: 'p1',
+        reserved: 6,
+        sold: 0,
+        version: 1,
+        holds: [
+          { orderId: 'x', quantity: 1 },
+          { orderId: 'd', quantity: 1 },
+          { orderId: 'e', quantity: 4 },
+        ],
+      },
+      {
+        _id: 'p2',
+        reserved: 5,
+        sold: 0,
+        version: 1,
+        holds: [
+          { orderId: 'd', quantity: 1 },
+          { orderId: 'e', quantity: 4 },
+        ],
+      },
+    ]);
+  });
+
+  it('inserts the other documents when some violate a unique partial index', async () => {
+    const coll = monitored.client.db().collection<Doc>('shape_unique');
+    await coll.createIndex(
+      { key: 1 },
+      { unique: true, partialFilterExpression: { status: 'PENDING' } },
+    );
+    await coll.insertOne({ _id: 'o0', key: 'k1', status: 'PENDING' });
+    const docs: Doc[] = [
+      { _id: 'o1', key: 'k1', status: 'PENDING' },
+      { _id: 'o2', key: 'k2', status: 'PENDING' },
+      { _id: 'o3', key: 'k2', status: 'PENDING' },
+      { _id: 'o4', key: 'k1', status: 'DONE' },
+      { key: 'k3', status: 'PENDING' },
+    ];
+    monitored.replies.length = 0;
+    const err = await rejectionOf(coll.insertMany(docs, { ordered: false }));
+    expect(err).toBeInstanceOf(MongoBulkWriteError);
+    const bulk = err as MongoBulkWriteError;
+    expect(writeErrorsOf(err).map((e) => [e.index, e.code])).toEqual([
+      [0, 11000],
+      [2, 11000],
+    ]);
+    expect(bulk.insertedCount).toBe(3);
+    expect(Object.keys(bulk.insertedIds)).toEqual(['1', '3', '4']);
+    expect(bulk.insertedIds[1]).toBe('o2');
+    expect(bulk.insertedIds[3]).toBe('o4');
+    expect(bulk.insertedIds[4]).toBeInstanceOf(ObjectId);
+    // The driver keeps only index, code and message of each write error; the reply has the key.
+    const reply = monitored.replies.find((e) => e.commandName === 'insert')?.reply as Document;
+    expect(reply.n).toBe(3);
+    expect(reply.writeErrors).toMatchObject([
+      { index: 0, code: 11000, keyPattern: { key: 1 }, keyValue: { key: 'k1' } },
+      { index: 2, code: 11000, keyPattern: { key: 1 }, keyValue: { key: 'k2' } },
+    ]);
+    const stored = await coll.find({}, { sort: { key: 1, _id: 1 } }).toArray();
+    expect(stored.map((d) => [d.key, d.status])).toEqual([
+      ['k1', 'PENDING'],
+      ['k1', 'DONE'],
+      ['k2', 'PENDING'],
+      ['k3', 'PENDING'],
+    ]);
+  });
+
+  it('returns many documents by _id in one batch', async () => {
+    const coll = monitored.client.db().collection<Doc>('shape_in');
+    await coll.insertMany(
+      Array.from({ length: 1000 }, (_, i) => ({ _id: i, pad: 'x'.repeat(100) })),
+    );
+    const wanted = Array.from({ length: 300 }, (_, i) => i * 2);
+    // Missing ids and repeats match nothing more.
+    const filter = { _id: { $in: [...wanted, 5_000, 5_001, 0, 2] } };
+    monitored.replies.length = 0;
+    const docs = await coll.find(filter, { batchSize: 1000 }).toArray();
+    expect(docs.map((d) => d._id).sort((a, b) => Number(a) - Number(b))).toEqual(wanted);
+    const batches = monitored.replies.filter((e) => e.commandName === 'find');
+    expect(batches).toHaveLength(1);
+    expect(batchOf(batches[0])).toHaveLength(300);
+    expect(monitored.replies.filter((e) => e.commandName === 'getMore')).toEqual([]);
+    // Without batchSize the first batch is mongod's default 101 and getMore brings the rest.
+    monitored.replies.length = 0;
+    expect(await coll.find(filter).toArray()).toHaveLength(300);
+    expect(batchOf(monitored.replies[0])).toHaveLength(101);
   });
 });
 

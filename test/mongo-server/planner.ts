@@ -1,0 +1,168 @@
+/**
+ * The query planner: which values a filter pins its paths to, and which secondary index (if any)
+ * finds a superset of the matching documents by key lookups instead of a collection scan.
+ * Candidates are always matched against the whole filter afterwards, so a plan only has to be a
+ * superset; these rules keep it one.
+ */
+import type { Index } from './indexes.js';
+import { Document, isOperatorObject, isPlainObject, keyOf } from './values.js';
+
+/**
+ * Upper bound on the key combinations one lookup builds from `$in` lists on several fields of a
+ * compound index; past it the plan uses a shorter prefix of the index.
+ */
+export const MAX_LOOKUP_KEYS = 1000;
+
+/**
+ * Paths the filter pins to a finite set of values, from top-level and `$and` conditions of the
+ * form `{path: value}`, `{path: {$eq: value}}` and `{path: {$in: [...]}}`. Only values an index
+ * can find by key qualify: no regular expressions (pattern match), no arrays (whole-array match).
+ */
+export function equalityConditions(filter: Document): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  const visit = (conditions: Document): void => {
+    for (const [path, cond] of Object.entries(conditions)) {
+      if (path === '$and' && Array.isArray(cond)) {
+        for (const clause of cond) if (isPlainObject(clause)) visit(clause);
+        continue;
+      }
+      if (path.startsWith('$') || out.has(path)) continue;
+      const values = pinnedValues(cond);
+      if (values) out.set(path, values);
+    }
+  };
+  visit(filter);
+  return out;
+}
+
+/** A filter on `_id` alone, by value, `$eq` or `$in`: answered entirely by the _id map. */
+export function isIdLookup(filter: Document): boolean {
+  const keys = Object.keys(filter);
+  if (keys.length !== 1 || keys[0] !== '_id') return false;
+  const cond = filter._id;
+  if (isOperatorObject(cond)) {
+    const ops = Object.keys(cond);
+    return (
+      ops.length === 1 && (ops[0] === '$eq' || ops[0] === '$in') && pinnedValues(cond) !== null
+    );
+  }
+  return pinnedValues(cond) !== null;
+}
+
+function pinnedValues(cond: unknown): unknown[] | null {
+  if (isOperatorObject(cond)) {
+    if ('$eq' in cond) return indexable(cond.$eq) ? [cond.$eq] : null;
+    const candidates: unknown = cond.$in;
+    if (Array.isArray(candidates) && candidates.every(indexable)) return candidates as unknown[];
+    return null;
+  }
+  return indexable(cond) ? [cond] : null;
+}
+
+function indexable(value: unknown): boolean {
+  return !(value instanceof RegExp) && !Array.isArray(value) && !isOperatorObject(value);
+}
+
+/**
+ * A `partialFilterExpression` made only of equalities (`{a: v}`, `{a: {$eq: v}}`, under `$and`
+ * too) as path → key of the value; null for any other shape, which the planner never relies on.
+ */
+export function partialEqualities(expression: Document): Map<string, string> | null {
+  const out = new Map<string, string>();
+  const visit = (conditions: Document): boolean =>
+    Object.entries(conditions).every(([path, cond]) => {
+      if (path === '$and') {
+        return Array.isArray(cond) && cond.every((c) => isPlainObject(c) && visit(c));
+      }
+      if (path.startsWith('$')) return false;
+      const value = isOperatorObject(cond) && Object.keys(cond).join() === '$eq' ? cond.$eq : cond;
+      if (!indexable(value)) return false;
+      const key = keyOf(value);
+      if (out.has(path) && out.get(path) !== key) return false;
+      out.set(path, key);
+      return true;
+    });
+  return visit(expression) ? out : null;
+}
+
+interface Plan {
+  index: Index;
+  /** How many leading fields of the index the lookup keys cover. */
+  fields: number;
+  keys: string[];
+  /** Conditions of the filter the index answers: its equality prefix and its partial filter. */
+  score: number;
+  /** Documents the lookup would return, counting a multikey document once per key. */
+  estimate: number;
+}
+
+/**
+ * Ids of the documents that may match a filter with these equalities, through the index with the
+ * longest usable equality prefix (a partial filter the query implies counts towards it); among
+ * equals, the one whose lookup returns fewest documents. Undefined when no index applies.
+ */
+export function indexLookup(
+  indexes: Iterable<Index>,
+  equalities: Map<string, unknown[]>,
+): Set<string> | undefined {
+  let best: Plan | undefined;
+  for (const index of indexes) {
+    const plan = planFor(index, equalities);
+    if (!plan) continue;
+    if (
+      !best ||
+      plan.score > best.score ||
+      (plan.score === best.score && plan.estimate < best.estimate)
+    ) {
+      best = plan;
+    }
+  }
+  return best?.index.ids(best.fields, best.keys);
+}
+
+function planFor(index: Index, equalities: Map<string, unknown[]>): Plan | undefined {
+  if (!index.lookupable) return undefined;
+  // A partial index lacks the documents outside its filter: usable only when the query's own
+  // equalities guarantee every match is inside it.
+  const partial = index.partialEqualities;
+  if (partial === null) return undefined;
+  if (partial) {
+    for (const [path, key] of partial) {
+      const values = equalities.get(path);
+      if (!values || !values.every((v) => keyOf(v) === key)) return undefined;
+    }
+  }
+  const prefix: unknown[][] = [];
+  let combinations = 1;
+  for (const field of index.fields) {
+    const values = equalities.get(field);
+    if (!values) break;
+    const distinct = distinctValues(values);
+    if (prefix.length > 0 && combinations * distinct.length > MAX_LOOKUP_KEYS) break;
+    combinations *= distinct.length;
+    prefix.push(distinct);
+  }
+  if (prefix.length === 0) return undefined;
+  // A sparse index lacks documents missing all its fields; a prefix field pinned to non-null
+  // values only excludes those documents from the result anyway.
+  if (index.spec.sparse && !prefix.some((values) => values.every((v) => v !== null))) {
+    return undefined;
+  }
+  const keys = index.lookupKeys(prefix);
+  return {
+    index,
+    fields: prefix.length,
+    keys,
+    score: prefix.length + (partial?.size ?? 0),
+    estimate: index.estimate(prefix.length, keys),
+  };
+}
+
+function distinctValues(values: unknown[]): unknown[] {
+  const seen = new Map<string, unknown>();
+  for (const value of values) {
+    const key = keyOf(value);
+    if (!seen.has(key)) seen.set(key, value);
+  }
+  return [...seen.values()];
+}
