@@ -59,6 +59,13 @@ interface Reserved {
 @Injectable()
 export class OrderProcessingService {
   private readonly logger = new Logger(OrderProcessingService.name);
+  /** The reservation in progress: the next one starts when it is done. */
+  private reserving: Promise<unknown> = Promise.resolve();
+  /**
+   * Orders this process refused stock but has not recorded as FAILED yet: still PENDING in the
+   * database, they must not count as VIP orders waiting for stock.
+   */
+  private readonly refusedPending = new Set<string>();
 
   constructor(
     private readonly orders: OrderRepository,
@@ -73,14 +80,29 @@ export class OrderProcessingService {
     return result;
   }
 
+  /**
+   * Batches may overlap (the processor keeps two in flight), but only one reserves at a time: the
+   * single writer of this process, so its batches never race each other for a product. While one
+   * batch decides and settles, the next one already reserves: settling never conflicts with a
+   * reservation, and a decision is conditional on its own orders only.
+   */
   async processBatch(jobs: readonly OrderJob[]): Promise<Array<ProcessingResult | Error>> {
     const ids = [...new Set(jobs.map((job) => job.orderId))];
     const attempts = new Map(jobs.map((job) => [job.orderId, job.attempt]));
-    const reserved = await this.reserve(
-      ids,
-      jobs.flatMap((job) => job.productIds),
+    const reserved = await this.exclusively(() =>
+      this.reserve(
+        ids,
+        jobs.flatMap((job) => job.productIds),
+      ),
     );
-    const outcomes = await this.decide(reserved, attempts);
+    for (const [orderId, verdict] of reserved.verdicts)
+      if (verdict.result === 'rejected') this.refusedPending.add(orderId);
+    let outcomes: Map<string, ProcessingResult>;
+    try {
+      outcomes = await this.decide(reserved, attempts);
+    } finally {
+      for (const orderId of reserved.verdicts.keys()) this.refusedPending.delete(orderId);
+    }
     const settling = new Map<string, Settling>();
     for (const [orderId, outcome] of outcomes) {
       const action = outcome.status === 'MISSING' ? 'none' : settlementFor(outcome.status);
@@ -139,13 +161,23 @@ export class OrderProcessingService {
             continue;
           }
           const claims = [...orders.values()].filter((o) => o.status === 'PENDING').map(claimOf);
-          const plan = planReservations(claims, stock, waitingVips);
+          const plan = planReservations(
+            claims,
+            stock,
+            waitingVips.filter((vip) => !this.refusedPending.has(vip.orderId)),
+          );
           if (!(await this.stock.grantHolds(plan.grants))) return CONFLICT;
           return { orders, verdicts: plan.verdicts, stock: withGrants(stock, plan.grants) };
         }
       },
       () => this.metrics.versionConflicts.inc(),
     );
+  }
+
+  private exclusively<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.reserving.then(run);
+    this.reserving = result.catch(() => undefined);
+    return result;
   }
 
   /** Step 2: one conditional write for the batch; the final status of every order it holds. */

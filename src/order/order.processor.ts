@@ -14,8 +14,8 @@ export class OrderRejected extends UnrecoverableError {}
 
 /**
  * Thin: hands each job to the processing service and maps the outcome onto BullMQ. The jobs this
- * process runs at the same time (up to WORKER_CONCURRENCY) are reserved as one batch, one batch at
- * a time, so they never race each other for a product (single writer per process). Business
+ * process runs at the same time (up to WORKER_CONCURRENCY) are reserved in batches, one batch at a
+ * time, so they never race each other for a product (single writer per process). Business
  * failures end the job without retries; anything else is transient and retried with backoff; a job
  * whose retries ran out goes to the dead-letter queue.
  */
@@ -35,7 +35,8 @@ export class OrderProcessor extends QueueWorker<OrderJobData> {
       {
         maxBatch: config.queue.workerConcurrency,
         lingerMs: config.queue.batchLingerMs,
-        maxInFlight: 1,
+        // One batch reserving while the one before it decides and settles (see processBatch).
+        maxInFlight: 2,
       },
       (size) => metrics.batchSize.observe({ stage: 'reservation' }, size),
     );
