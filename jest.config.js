@@ -3,8 +3,8 @@
  * services.
  *
  * The application is ESM (NestJS 12 ships only as ESM) and runs as ESM in production and in the
- * tests that start real processes. Inside jest it runs as CommonJS: several stack packages
- * (nest-winston, @nestjs/throttler) are CommonJS that require() NestJS, and jest on Node 20 cannot
+ * tests that start real processes. Inside jest it runs as CommonJS: a stack package
+ * (nest-winston) is CommonJS that require()s NestJS, and jest on Node 20 cannot
  * require() an ES module. So ts-jest compiles our TypeScript and the ESM-only packages to CommonJS,
  * and every module, NestJS included, exists once in jest's registry.
  */

@@ -14,6 +14,21 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** p50, p90, p99 and max of latencies in ms (nearest rank), to 0.1 ms. */
+export function histogramOf(values: number[]): {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+} {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted.length === 0
+      ? Number.NaN
+      : round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -212,6 +212,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     RATE_LIMIT_AUTH: '1000000000',
     RATE_LIMIT_ORDERS: '1000000000',
     ...options.env,
+    // Tuning experiments: `LOAD_APP_ENV='ORDER_BATCH_LINGER_MS=5 WORKER_CONCURRENCY=100' npm run load:…`.
+    ...appEnvOverrides(process.env.LOAD_APP_ENV),
   };
 
   const profiling = (role: string): string[] =>
@@ -299,4 +301,15 @@ export function orderQueueOf(stack: Stack): Queue {
     connection: { url: stack.env.REDIS_URL },
     prefix: redisKeyPrefix(stack.env.QUEUE_PREFIX),
   });
+}
+
+/** `NAME=value NAME=value` pairs, for trying app settings in a load run without editing code. */
+function appEnvOverrides(spec: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (spec ?? '').split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`LOAD_APP_ENV: expected NAME=value, got "${pair}"`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
 }

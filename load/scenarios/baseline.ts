@@ -57,6 +57,33 @@ export async function httpCeiling(
   };
 }
 
+/**
+ * The trivial route answering a burst shaped like the order bursts: `amount` requests over
+ * `connections` fresh connections. Its latencies include what any burst pays on this machine
+ * (opening the connections, the first request of each), so an order burst is read against them.
+ */
+export async function trivialBurstLatency(
+  apiUrl: string,
+  cookie: string,
+  connections: number,
+  amount: number,
+): Promise<Ceilings['httpLatencyMs']> {
+  const result = await autocannon({
+    url: `${apiUrl}/auth/session`,
+    connections,
+    amount,
+    headers: { cookie },
+  });
+  if (result.non2xx > 0)
+    throw new Error(`baseline route answered ${result.non2xx} non-2xx responses`);
+  return {
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+  };
+}
+
 export async function noopWorkerCeiling(
   redisUrl: string,
   jobs: number,

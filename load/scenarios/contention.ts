@@ -9,7 +9,7 @@ import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { Check, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { Stack, StackOptions, startStack } from '../lib/stack.js';
-import { BASELINE_DEFAULTS, measureCeilings } from './baseline.js';
+import { BASELINE_DEFAULTS, measureCeilings, trivialBurstLatency } from './baseline.js';
 
 export interface ContentionOptions {
   shoppers: number;
@@ -61,11 +61,9 @@ export interface BurstOptions {
   amount?: number;
   /** ...or after this many seconds. */
   seconds?: number;
-  /** Requests per second across all connections; as fast as possible when unset. */
-  rate?: number;
 }
 
-/** Shoppers place orders of `items(i)` in turn, as fast as the API takes them (or at `rate`). */
+/** Shoppers place orders of `items(i)` in turn, as fast as the API takes them. */
 export async function orderBurst(
   apiUrl: string,
   shoppers: Shopper[],
@@ -75,13 +73,16 @@ export async function orderBurst(
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
+  // autocannon reports its duration at its next one-second sample after the last answer, which
+  // would round a short burst up to whole seconds: time it from the answers instead.
+  const started = performance.now();
+  let lastAnswer = started;
   const result = await autocannon({
     url: apiUrl,
     connections: Math.min(options.connections, shoppers.length),
     ...(options.seconds
       ? { duration: options.seconds }
       : { amount: options.amount ?? shoppers.length }),
-    ...(options.rate ? { overallRate: options.rate } : {}),
     timeout: 30,
     requests: [
       {
@@ -97,6 +98,7 @@ export async function orderBurst(
           };
         },
         onResponse: (status, body) => {
+          lastAnswer = performance.now();
           statuses[status] = (statuses[status] ?? 0) + 1;
           if (status === 202) acknowledged.push((JSON.parse(body) as { id: string }).id);
         },
@@ -107,7 +109,7 @@ export async function orderBurst(
     acknowledged,
     statuses,
     errors: result.errors + result.timeouts,
-    seconds: result.duration,
+    seconds: (lastAnswer - started) / 1000,
     latency: {
       p50: result.latency.p50,
       p90: result.latency.p90,
@@ -135,6 +137,14 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
     const run = Date.now().toString(36);
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare, run);
     const [productId] = await createProducts(stack.apiUrl, [options.stock]);
+    const trivialBurst = options.baseline
+      ? await trivialBurstLatency(
+          stack.apiUrl,
+          shoppers[0].cookie,
+          Math.min(options.connections, shoppers.length),
+          options.shoppers,
+        )
+      : undefined;
 
     const faults = options.during?.(stack);
     const cpuBefore = sampleCpu(stack.pids());
@@ -170,6 +180,8 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       errors: burst.errors,
       acceptedPerSecond: round(accepted / burst.seconds),
       latencyMs: burst.latency,
+      trivialBurstLatencyMs: trivialBurst,
+      p99VsTrivialBurst: trivialBurst ? round(burst.latency.p99 / trivialBurst.p99, 2) : undefined,
       settleAfterLastRequestMs: sinceLastRequestMs,
       coresUsed: cores,
       confirmed: outcome.confirmed,
@@ -219,7 +231,7 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units; ${options.connections} connections, ${options.workers} worker process(es).`,
       '',
       `- accepted: ${accepted} orders in ${round(burst.seconds, 2)} s = **${figures.acceptedPerSecond} orders/s**${ceilings ? ` = ${round((figures.acceptedVsHttpCeiling ?? 0) * 100)}% of the trivial-route ceiling (${ceilings.httpRequestsPerSecond} req/s)` : ''}`,
-      `- POST /order latency: p50 ${burst.latency.p50} ms, p90 ${burst.latency.p90} ms, p99 ${burst.latency.p99} ms, max ${burst.latency.max} ms`,
+      `- POST /order latency: p50 ${burst.latency.p50} ms, p90 ${burst.latency.p90} ms, p99 ${burst.latency.p99} ms, max ${burst.latency.max} ms${trivialBurst ? `; the trivial route answering the same burst (${options.shoppers} requests, ${options.connections} connections): p50 ${trivialBurst.p50} ms, p99 ${trivialBurst.p99} ms, so p99 **${figures.p99VsTrivialBurst}×** the trivial route's` : ''}`,
       `- every order decided and settled ${sinceLastRequestMs ?? 'NOT'} ms after the last request`,
       `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
       `- cores used from the first request until every order was decided: ${describeCores(cores)}`,

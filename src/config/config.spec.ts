@@ -26,7 +26,7 @@ describe('loadConfig', () => {
       port: 8000,
       cookieSecure: false,
       jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86400 },
-      queue: { prefix: 'orders', workerConcurrency: 50, batchLingerMs: 2, orderAttempts: 5 },
+      queue: { prefix: 'orders', workerConcurrency: 50, batchLingerMs: 5, orderAttempts: 5 },
       redis: { cluster: false, keyPrefix: '{orders}' },
       cacheTtlMs: 10_000,
       intake: { maxBatch: 256, lingerMs: 2 },

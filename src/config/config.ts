@@ -149,7 +149,7 @@ export function loadConfig(env: Env): AppConfig {
     queue: {
       prefix: queuePrefix,
       workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 500),
-      batchLingerMs: integer(env, 'WORKER_BATCH_LINGER_MS', 2, 0, 100),
+      batchLingerMs: integer(env, 'WORKER_BATCH_LINGER_MS', 5, 0, 100),
       orderAttempts: integer(env, 'ORDER_ATTEMPTS', 5, 1, 50),
       backoffMs: integer(env, 'ORDER_BACKOFF_MS', 500, 1, 600_000),
       sweepIntervalMs: integer(env, 'ORDER_SWEEP_INTERVAL_MS', 15_000, 100, 3_600_000),

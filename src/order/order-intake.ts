@@ -1,10 +1,13 @@
 /**
  * Acceptance group commit (the API side of the hot path). Orders that arrive at this process
- * within ORDER_BATCH_LINGER_MS of each other (at most ORDER_BATCH_MAX) are stored with one
- * unordered `insertMany` and queued with one `addBulk`. Every request still gets its own answer:
- * its 202 only once its own order is durably stored, its own error otherwise (a repeated
- * Idempotency-Key fails only its request). Persist first, enqueue second: if the process dies in
- * between, or Redis cannot take the jobs, the workers' recovery sweep queues the stored orders.
+ * together (see GroupCommit; at most ORDER_BATCH_MAX, lingering up to ORDER_BATCH_LINGER_MS while
+ * other batches are being stored) are stored with one unordered `insertMany` and queued with one
+ * `addBulk`. Every request still gets its own answer: its 202 once its own order is durably
+ * stored, its own error otherwise (a repeated Idempotency-Key fails only its request).
+ *
+ * Accepted means stored: the answer does not wait for Redis. Persist first, enqueue second; if
+ * the process dies in between, or Redis cannot take the jobs, the workers' recovery sweep queues
+ * the stored orders (ORDER_SWEEP_INTERVAL_MS), and the add is a no-op where the job exists.
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { GroupCommit } from '../common/group-commit.js';
@@ -21,6 +24,8 @@ const ENQUEUE_TIMEOUT_MS = 2000;
 export class OrderIntake implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OrderIntake.name);
   private readonly batches: GroupCommit<OrderRecord, 'stored' | 'duplicate'>;
+  /** Enqueues still running, so a graceful shutdown lets them finish. */
+  private readonly enqueuing = new Set<Promise<void>>();
 
   constructor(
     private readonly orders: OrderRepository,
@@ -40,13 +45,19 @@ export class OrderIntake implements BeforeApplicationShutdown {
     return this.batches.submit(order);
   }
 
+  /** Queues stored orders in the background; see `enqueue`. */
+  enqueueSoon(orders: readonly QueuedOrder[]): void {
+    if (orders.length === 0) return;
+    const running = this.enqueue(orders).finally(() => this.enqueuing.delete(running));
+    this.enqueuing.add(running);
+  }
+
   /**
    * Queues stored orders, waiting at most ENQUEUE_TIMEOUT_MS. Never fails: an add that does not
    * happen now still completes when Redis returns, and the recovery sweep covers the rest (the add
    * is a no-op where the job exists).
    */
-  async enqueue(orders: readonly QueuedOrder[]): Promise<void> {
-    if (orders.length === 0) return;
+  private async enqueue(orders: readonly QueuedOrder[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -67,14 +78,15 @@ export class OrderIntake implements BeforeApplicationShutdown {
     }
   }
 
-  /** Requests in flight at shutdown still get their orders stored and their answers. */
+  /** Requests in flight at shutdown still get their orders stored, queued and answered. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.batches.drained();
+    await Promise.all(this.enqueuing);
   }
 
   private async commit(records: OrderRecord[]): Promise<Array<'stored' | 'duplicate' | Error>> {
     const outcomes = await this.orders.insertMany(records);
-    await this.enqueue(records.filter((_, i) => outcomes[i] === 'stored'));
+    this.enqueueSoon(records.filter((_, i) => outcomes[i] === 'stored'));
     return outcomes;
   }
 }

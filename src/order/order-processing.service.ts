@@ -9,16 +9,16 @@
  *      and re-planned at once: contention never fails a job's attempt.
  *   2. Decide: PENDING → CONFIRMED | FAILED for every order, conditional on PENDING; whoever
  *      decides an order first wins.
- *   3. Settle by the final status: commit holds (CONFIRMED) or release them (FAILED), each
- *      product's write conditional on the holds it names. Orders holding nothing send nothing.
+ *   3. Settle by the final status: commit holds (CONFIRMED) or release them (FAILED), each hold
+ *      removed and accounted for in one atomic update of its product, so it is settled once
+ *      whoever gets to it first. Orders holding nothing send nothing.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { runWithLogContext } from '../common/logging/request-context.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { CONFLICT, VersionConflictError, retryOnConflict } from '../stock/conflict-retry.js';
+import { CONFLICT, retryOnConflict } from '../stock/conflict-retry.js';
 import {
   Claim,
-  MAX_CONFLICT_ROUNDS,
   ReservationVerdict,
   Settling,
   StockSnapshot,
@@ -220,22 +220,12 @@ export class OrderProcessingService {
     return outcomes;
   }
 
-  /**
-   * Step 3: commits or releases the holds of decided orders found on the products. A product whose
-   * holds changed meanwhile (another run settled some) is read again and what is left is settled.
-   */
+  /** Step 3: commits or releases the holds of decided orders, on the products that have some. */
   private async settle(
     stock: ReadonlyMap<string, StockSnapshot>,
     settling: ReadonlyMap<string, Settling>,
   ): Promise<void> {
-    let snapshot = stock;
-    for (let round = 1; ; round++) {
-      const settlements = planSettlements(snapshot, settling);
-      if (await this.stock.settle(settlements)) return;
-      if (round >= MAX_CONFLICT_ROUNDS)
-        throw new VersionConflictError(`settling ${settling.size} order(s)`, round);
-      snapshot = await this.stock.snapshots(settlements.map((s) => s.productId));
-    }
+    await this.stock.settle(planSettlements(stock, settling));
   }
 
   private recordDecision(order: OrderRecord): void {

@@ -147,16 +147,27 @@ export class OrderRepository {
 
   /**
    * PENDING → CONFIRMED | FAILED for a batch of orders, each conditional on the order still being
-   * PENDING (one command). Answers how many were decided by this call: fewer than asked when
-   * another run decided some first.
+   * PENDING (one command; orders with the same decision share one statement). Answers how many
+   * were decided by this call: fewer than asked when another run decided some first.
    */
   async decideMany(decisions: readonly Decision[], now: Date): Promise<number> {
-    if (decisions.length === 0) return 0;
+    const alike = new Map<string, Decision[]>();
+    for (const d of decisions) {
+      const reason = d.verdict.status === 'FAILED' ? d.verdict.reason : '';
+      const key = JSON.stringify([d.verdict.status, reason, d.attempts, d.lastError ?? null]);
+      const group = alike.get(key);
+      if (group) group.push(d);
+      else alike.set(key, [d]);
+    }
+    if (alike.size === 0) return 0;
     const result = await this.orderDocs.bulkWrite(
-      decisions.map((d): AnyBulkWriteOperation<OrderRecord> => ({
-        updateOne: {
-          filter: { _id: new Types.ObjectId(d.orderId), status: 'PENDING' },
-          update: { $set: decisionFields(d, now) },
+      [...alike.values()].map((group): AnyBulkWriteOperation<OrderRecord> => ({
+        updateMany: {
+          filter: {
+            _id: { $in: group.map((d) => new Types.ObjectId(d.orderId)) },
+            status: 'PENDING',
+          },
+          update: { $set: decisionFields(group[0], now) },
         },
       })),
       { ordered: false },

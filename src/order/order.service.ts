@@ -97,7 +97,7 @@ export class OrderService {
     return order;
   }
 
-  private async replay(order: OrderRecord, requestHash: string | undefined): Promise<Placement> {
+  private replay(order: OrderRecord, requestHash: string | undefined): Placement {
     if (order.requestHash !== requestHash) {
       throw new AppError(
         'unprocessable',
@@ -105,7 +105,7 @@ export class OrderService {
       );
     }
     // Enqueuing again is a no-op when the job exists, and repairs an acceptance whose enqueue failed.
-    if (order.status === 'PENDING') await this.intake.enqueue([order]);
+    if (order.status === 'PENDING') this.intake.enqueueSoon([order]);
     return { order, replayed: true };
   }
 

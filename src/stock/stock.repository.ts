@@ -182,43 +182,51 @@ export class StockRepository {
   }
 
   /**
-   * Commits and releases holds of decided orders (one command). Each product's write applies only
-   * if every hold it names is still there, so a hold is settled exactly once. Settling does not
-   * bump `version`: it never changes what a reservation decides on (committing leaves `available`
-   * alone, releasing only adds to it), so it never makes another worker's reservation conflict.
-   * False when some product's holds were no longer all there: the caller re-reads and settles what
-   * is left.
+   * Commits and releases the holds of decided orders (one command, one statement per product).
+   * Each statement removes the holds of those orders that are still on the product and moves
+   * exactly their quantities, read from the document in the same atomic update: a hold is settled
+   * once whoever gets to it first, and a settlement that finds the hold gone (settled by another
+   * run) changes nothing. Settling does not bump `version`: it never changes what a reservation
+   * decides on (committing leaves `available` alone, releasing only adds to it), so it never makes
+   * another worker's reservation conflict.
    */
-  async settle(settlements: readonly Settlement[]): Promise<boolean> {
-    if (settlements.length === 0) return true;
-    const result = await this.productDocs.bulkWrite(
+  async settle(settlements: readonly Settlement[]): Promise<void> {
+    if (settlements.length === 0) return;
+    await this.productDocs.bulkWrite(
       settlements.map((s): AnyBulkWriteOperation<ProductLean> => {
-        const holds = [...s.commit, ...s.release];
-        const committed = sum(s.commit);
-        const released = sum(s.release);
+        const settling = [...s.commit, ...s.release];
+        const quantityOf = (orderIds: string[]) => ({
+          $sum: {
+            $map: {
+              input: { $filter: { input: '$holds', cond: { $in: ['$$this.orderId', orderIds] } } },
+              in: '$$this.quantity',
+            },
+          },
+        });
         return {
           updateOne: {
-            filter: {
-              _id: objectId(s.productId),
-              $and: holds.map((h) => ({
-                holds: { $elemMatch: { orderId: h.orderId, quantity: h.quantity } },
-              })),
-            },
-            update: {
-              $pull: { holds: { orderId: { $in: holds.map((h) => h.orderId) } } },
-              $inc: { reserved: -(committed + released), sold: committed, available: released },
-            },
+            filter: { _id: objectId(s.productId), 'holds.orderId': { $in: settling } },
+            update: [
+              {
+                $set: {
+                  reserved: { $subtract: ['$reserved', quantityOf(settling)] },
+                  sold: { $add: ['$sold', quantityOf(s.commit)] },
+                  available: { $add: ['$available', quantityOf(s.release)] },
+                  holds: {
+                    $filter: {
+                      input: '$holds',
+                      cond: { $not: [{ $in: ['$$this.orderId', settling] }] },
+                    },
+                  },
+                },
+              },
+            ],
           },
         };
       }),
       { ordered: false },
     );
-    return result.matchedCount === settlements.length;
   }
-}
-
-function sum(holds: ReadonlyArray<{ quantity: number }>): number {
-  return holds.reduce((total, h) => total + h.quantity, 0);
 }
 
 /** The processing path talks to the driver directly: mongoose's query layer was a large share of a job's CPU. */

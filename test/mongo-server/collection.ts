@@ -7,7 +7,7 @@
 import { calculateObjectSize, Binary, UUID } from 'bson';
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
-import { Index, IndexSpec, sameIndexOptions } from './indexes.js';
+import { Index, IndexEntry, IndexSpec, sameIndexOptions } from './indexes.js';
 import { equalityConditions, indexLookup, isIdLookup } from './planner.js';
 import { Document, isPlainObject, keyOf } from './values.js';
 
@@ -82,14 +82,25 @@ export class Collection {
     this.sink?.put(this, doc);
   }
 
-  /** Replaces a stored document by a new version with the same `_id`. */
+  /**
+   * Replaces a stored document by a new version with the same `_id`. Indexes whose keys the change
+   * leaves alone are not touched (most updates change a field or two of a document with several
+   * indexes).
+   */
   replace(current: Document, next: Document): void {
     checkStorable(next);
     const idKey = keyOf(current._id);
-    for (const index of this.indexes.values()) index.checkUnique(next, idKey, this.ns);
-    for (const index of this.indexes.values()) index.remove(current, idKey);
+    const changed: Array<{ index: Index; before: IndexEntry[]; after: IndexEntry[] }> = [];
+    for (const index of this.indexes.values()) {
+      const before = index.entriesFor(current);
+      const after = index.entriesFor(next);
+      if (sameKeys(before, after)) continue;
+      index.checkUnique(next, idKey, this.ns, after);
+      changed.push({ index, before, after });
+    }
+    for (const { index, before } of changed) index.remove(current, idKey, before);
     this.docs.set(idKey, next);
-    for (const index of this.indexes.values()) index.add(next, idKey);
+    for (const { index, after } of changed) index.add(next, idKey, after);
     this.sink?.put(this, next);
   }
 
@@ -207,4 +218,10 @@ function checkStorable(doc: Document): void {
       `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_SIZE}`,
     );
   }
+}
+
+function sameKeys(a: IndexEntry[], b: IndexEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  const keys = new Set(a.map((entry) => entry.key));
+  return b.every((entry) => keys.has(entry.key));
 }

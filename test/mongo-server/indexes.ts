@@ -18,7 +18,7 @@ export interface IndexSpec {
   [option: string]: unknown;
 }
 
-interface IndexEntry {
+export interface IndexEntry {
   key: string;
   values: unknown[];
   /** keyOf of each value, from which the key of every prefix is built. */
@@ -122,9 +122,9 @@ export class Index {
   }
 
   /** Throws the duplicate-key error mongod reports if `doc` would collide with another document. */
-  checkUnique(doc: Document, idKey: string, ns: string): void {
+  checkUnique(doc: Document, idKey: string, ns: string, entries = this.entriesFor(doc)): void {
     if (!this.spec.unique) return;
-    for (const entry of this.entriesFor(doc)) {
+    for (const entry of entries) {
       const holders = this.entries.get(entry.key);
       if (!holders) continue;
       for (const holder of holders) {
@@ -133,14 +133,14 @@ export class Index {
     }
   }
 
-  add(doc: Document, idKey: string): void {
-    for (const entry of this.entriesFor(doc)) {
+  add(doc: Document, idKey: string, entries = this.entriesFor(doc)): void {
+    for (const entry of entries) {
       this.eachPrefix(entry, (map, key) => addTo(map, key, idKey));
     }
   }
 
-  remove(doc: Document, idKey: string): void {
-    for (const entry of this.entriesFor(doc)) {
+  remove(doc: Document, idKey: string, entries = this.entriesFor(doc)): void {
+    for (const entry of entries) {
       this.eachPrefix(entry, (map, key) => removeFrom(map, key, idKey));
     }
   }

@@ -342,12 +342,8 @@ describe('planSettlements', () => {
       ['failed', 'release' as const],
     ]);
     expect(planSettlements(stock, settling)).toEqual([
-      {
-        productId: 'p',
-        commit: [{ orderId: 'confirmed', quantity: 2 }],
-        release: [{ orderId: 'failed', quantity: 1 }],
-      },
-      { productId: 'q', commit: [], release: [{ orderId: 'failed', quantity: 3 }] },
+      { productId: 'p', commit: ['confirmed'], release: ['failed'] },
+      { productId: 'q', commit: [], release: ['failed'] },
     ]);
   });
 

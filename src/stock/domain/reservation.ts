@@ -165,16 +165,18 @@ export function withGrants(
 /** What a decided order does with its holds: a confirmed order sells them, a failed one gives them back. */
 export type Settling = 'commit' | 'release';
 
-/** One conditional write per product: every listed hold must still be there. */
+/** One write per product: the holds of these orders, wherever they still are, are settled. */
 export interface Settlement {
   productId: string;
-  commit: Hold[];
-  release: Hold[];
+  /** Orders whose holds become sales. */
+  commit: string[];
+  /** Orders whose holds go back to available stock. */
+  release: string[];
 }
 
 /**
- * The holds of decided orders found on the products, and what to do with each. Orders that hold
- * nothing produce nothing: no write is sent for them.
+ * Which products hold stock for decided orders, and what each order does with its holds. Orders
+ * that hold nothing produce nothing: no write is sent for them.
  */
 export function planSettlements(
   stock: ReadonlyMap<string, StockSnapshot>,
@@ -183,9 +185,9 @@ export function planSettlements(
   const settlements: Settlement[] = [];
   for (const product of stock.values()) {
     const settlement: Settlement = { productId: product.productId, commit: [], release: [] };
-    for (const [orderId, quantity] of product.holds) {
+    for (const orderId of product.holds.keys()) {
       const action = settling.get(orderId);
-      if (action) settlement[action].push({ orderId, quantity });
+      if (action) settlement[action].push(orderId);
     }
     if (settlement.commit.length + settlement.release.length > 0) settlements.push(settlement);
   }
