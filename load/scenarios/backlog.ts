@@ -76,6 +76,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
     const seconds = (Date.now() - started) / 1000;
     const cores = coresUsed(cpuBefore, sampleCpu(stack.pids()));
 
+    const batch = await meanBatchSize(stack.workers[0]?.url, 'reservation');
     const outcome = await outcomeOf(stack, burst.acknowledged);
     const decisionsPerSecond = (outcome.orders - outcome.pending) / seconds;
     const rates = successRates(outcome);
@@ -88,6 +89,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
       decisionsPerSecond: round(decisionsPerSecond),
       noopJobsPerSecond,
       decisionsVsNoopWorker: vsNoop,
+      meanReservationBatch: batch,
       coresUsed: cores,
       confirmed: outcome.confirmed,
       failed: outcome.failed,
@@ -121,6 +123,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
       `${options.orders} one-unit orders (10% VIP) for ${options.products} products with ${options.stock} units each, accepted while no worker runs; then one worker process (concurrency ${options.concurrency}) drains them.`,
       '',
       `- drained in ${figures.drainSeconds} s: **${figures.decisionsPerSecond} decisions/s**${noopJobsPerSecond ? ` = ${round((vsNoop ?? 0) * 100)}% of the no-op BullMQ worker at the same concurrency on ${options.orders} prioritized jobs (${noopJobsPerSecond} jobs/s)` : ''}`,
+      `- orders per reservation batch: ${batch ?? 'unknown'} on average`,
       `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
       `- cores used while draining: ${describeCores(cores)}`,
       `- accepting the backlog: ${figures.acceptedPerSecond} orders/s (${options.connections} connections)`,
@@ -131,4 +134,21 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
     await queue.close();
     await stack.stop();
   }
+}
+
+/** Mean size of the process's group-commit batches of `stage`, from its /metrics. */
+export async function meanBatchSize(
+  processUrl: string | undefined,
+  stage: 'acceptance' | 'reservation',
+): Promise<number | undefined> {
+  if (!processUrl) return undefined;
+  const text = await (await fetch(`${processUrl}/metrics`)).text();
+  const value = (suffix: string) =>
+    Number(
+      new RegExp(`^group_commit_batch_size_${suffix}\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(
+        text,
+      )?.[1],
+    );
+  const mean = value('sum') / value('count');
+  return Number.isFinite(mean) ? round(mean) : undefined;
 }
