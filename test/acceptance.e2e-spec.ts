@@ -9,8 +9,11 @@ import type { Model } from 'mongoose';
 import type request from 'supertest';
 import { CacheInvalidation } from '../src/common/cache-invalidation.js';
 import { Metrics } from '../src/metrics/metrics.service.js';
+import { Order } from '../src/order/order.schema.js';
 import { Product } from '../src/stock/product.schema.js';
+import { MongoCountingProxy, startMongoCountingProxy } from '../load/lib/counting-proxy.js';
 import { TestApp, createTestApp, testEnv } from './support/app.js';
+import { mongoUriFor, uniqueDbName } from './support/test-env.js';
 import { createProduct, placeOrder, registerShopper, signInAdmin } from './support/shop.js';
 import { waitFor } from './support/wait.js';
 
@@ -55,6 +58,59 @@ describe('acceptance group commit', () => {
         total: 1000 * (1 + (i % 3)),
       }),
     );
+  });
+});
+
+describe('acceptance when MongoDB fails mid-batch', () => {
+  let proxy: MongoCountingProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    // The app reaches MongoDB through a proxy that can cut its connections, as a network would.
+    proxy = await startMongoCountingProxy(mongoUriFor(uniqueDbName('intake-fault')));
+    app = await createTestApp('intake-fault', { env: { MONGODB_URI: proxy.url } });
+  });
+  afterAll(async () => {
+    proxy.setCommandHook(undefined);
+    await app.close();
+    await proxy.close();
+  });
+
+  it('answers 503, never 202, for the orders of a batch whose insert was cut off', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 100 });
+    const shopper = await registerShopper(app);
+    const order = () =>
+      shopper.http.post('/order').send({ items: [{ productId: product.id, quantity: 1 }] });
+    await order().expect(202);
+
+    let cut = false;
+    proxy.setCommandHook((command) => {
+      if (cut || command.name !== 'insert' || command.collection !== 'orders') return undefined;
+      cut = true;
+      // The insert never reaches the server, and the connection it was sent on breaks.
+      setImmediate(() => proxy.cutConnections());
+      return new Promise<void>(() => undefined);
+    });
+    const answers = await Promise.all([order(), order(), order()]);
+    expect(cut).toBe(true);
+    proxy.setCommandHook(undefined);
+    // The orders of the cut batch are refused as unavailable (a later batch may have gone through):
+    // a 202 only ever answers an order that is stored.
+    const refused = answers.filter((a) => a.status !== 202);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.status).toBe(503);
+      expect(answer.body.message).toBe('The database cannot be reached right now; retry shortly');
+    }
+    const orders = app.get<Model<Order>>(getModelToken(Order.name));
+    const accepted = answers.filter((a) => a.status === 202).map((a) => a.body.id as string);
+    expect(await orders.countDocuments({ userId: shopper.id })).toBe(1 + accepted.length);
+    expect(await orders.countDocuments({ _id: { $in: accepted } })).toBe(accepted.length);
+    // The connection pool recovers by itself.
+    await waitFor(async () => (await order()).status === 202, {
+      what: 'orders to be accepted again',
+    });
   });
 });
 

@@ -124,6 +124,11 @@ export class CountingProxy<C, S extends Snapshot> {
     this.hook = hook;
   }
 
+  /** Cuts every connection open now, as a network failure would; new ones are relayed again. */
+  cutConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   /** Stops listening and cuts every connection (clients see the server go away). */
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();

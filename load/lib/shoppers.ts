@@ -55,7 +55,8 @@ export async function createShoppers(
   apiUrl: string,
   count: number,
   vipShare: number,
-  run: string,
+  /** Makes the e-mail addresses unique: by default the time of the call. */
+  run = Date.now().toString(36),
 ): Promise<Shopper[]> {
   const admin = await signInAdmin(apiUrl);
   const vipEvery = vipShare > 0 ? Math.round(1 / vipShare) : 0;

@@ -45,12 +45,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
     const noopJobsPerSecond = options.baseline
       ? await noopWorkerCeiling(stack.env.REDIS_URL, options.orders, options.concurrency)
       : undefined;
-    const shoppers = await createShoppers(
-      stack.apiUrl,
-      options.shoppers,
-      0.1,
-      Date.now().toString(36),
-    );
+    const shoppers = await createShoppers(stack.apiUrl, options.shoppers, 0.1);
     const productIds = await createProducts(
       stack.apiUrl,
       Array.from({ length: options.products }, () => options.stock),

@@ -37,12 +37,7 @@ export async function runThroughput(options: ThroughputOptions): Promise<RunResu
     const ceilings: Ceilings | undefined = options.baseline
       ? await measureCeilings(stack, BASELINE_DEFAULTS)
       : undefined;
-    const shoppers = await createShoppers(
-      stack.apiUrl,
-      options.shoppers,
-      0.1,
-      Date.now().toString(36),
-    );
+    const shoppers = await createShoppers(stack.apiUrl, options.shoppers, 0.1);
     const productIds = await createProducts(
       stack.apiUrl,
       Array.from({ length: options.products }, () => 1_000_000),

@@ -65,22 +65,17 @@ export class OrderRepository {
    * Stores a batch of new orders with one unordered insert: validated and priced already, so a
    * plain insert keeps mongoose's document machinery off the hottest path. An order whose
    * Idempotency-Key was used before fails alone (the unique index answers 11000 for it); the
-   * others are stored.
+   * others are stored. Anything else that fails the command (the network, the server) fails the
+   * whole batch: none of its orders is reported stored, whatever may have reached the server (the
+   * recovery sweep processes those).
    */
   async insertMany(records: readonly OrderRecord[]): Promise<InsertOutcome[]> {
     try {
       await this.orderDocs.insertMany(records, { ordered: false });
       return records.map(() => 'stored');
     } catch (err) {
-      if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) throw err;
-      const failed = new Map<number, InsertOutcome>();
-      const errors: WriteError[] = [err.writeErrors].flat();
-      for (const writeError of errors) {
-        failed.set(
-          writeError.index,
-          isDuplicateKeyError(writeError) ? 'duplicate' : new Error(writeError.errmsg),
-        );
-      }
+      const failed = perDocumentFailures(err, records.length);
+      if (!failed) throw causeOf(err);
       return records.map((_, i) => failed.get(i) ?? 'stored');
     }
   }
@@ -243,4 +238,27 @@ function decisionFields(d: Decision, now: Date): Partial<OrderRecord> {
     decidedAt: now,
     updatedAt: now,
   };
+}
+
+/**
+ * The documents a failed unordered insert refused, when the server answered for every one of
+ * them: those it inserted plus those with a write error add up to the batch. The driver also
+ * wraps a network error in a MongoBulkWriteError, with no write errors and nothing known
+ * inserted: undefined then, and the caller fails the whole batch.
+ */
+function perDocumentFailures(err: unknown, size: number): Map<number, InsertOutcome> | undefined {
+  if (!(err instanceof MongoBulkWriteError) || err.writeConcernError) return undefined;
+  const errors = ([] as Array<WriteError | undefined>)
+    .concat(err.writeErrors)
+    .filter((e): e is WriteError => e !== undefined);
+  if (errors.length === 0 || err.result.insertedCount + errors.length !== size) return undefined;
+  return new Map(
+    errors.map((e) => [e.index, isDuplicateKeyError(e) ? 'duplicate' : new Error(e.errmsg)]),
+  );
+}
+
+/** The driver's own error (a network error, say) that it wrapped in a MongoBulkWriteError. */
+function causeOf(err: unknown): unknown {
+  const wrapped: unknown = err instanceof MongoBulkWriteError ? err.errorResponse : undefined;
+  return wrapped instanceof Error ? wrapped : err;
 }
