@@ -7,6 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
+import { warmBurst } from '../lib/http-load.js';
 import { round } from '../lib/report.js';
 import { createShoppers } from '../lib/shoppers.js';
 import { Stack, startStack } from '../lib/stack.js';
@@ -58,9 +59,8 @@ export async function httpCeiling(
 }
 
 /**
- * The trivial route answering a burst shaped like the order bursts: `amount` requests over
- * `connections` fresh connections. Its latencies include what any burst pays on this machine
- * (opening the connections, the first request of each), so an order burst is read against them.
+ * The trivial route answering a burst shaped like the order bursts (`amount` requests over
+ * `connections` connections opened beforehand), for an order burst to be read against.
  */
 export async function trivialBurstLatency(
   apiUrl: string,
@@ -68,20 +68,14 @@ export async function trivialBurstLatency(
   connections: number,
   amount: number,
 ): Promise<Ceilings['httpLatencyMs']> {
-  const result = await autocannon({
-    url: `${apiUrl}/auth/session`,
+  const result = await warmBurst(apiUrl, {
     connections,
     amount,
-    headers: { cookie },
+    request: () => ({ method: 'GET', path: '/auth/session', headers: { cookie } }),
   });
-  if (result.non2xx > 0)
-    throw new Error(`baseline route answered ${result.non2xx} non-2xx responses`);
-  return {
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    max: result.latency.max,
-  };
+  if (Object.keys(result.statuses).some((status) => status !== '200') || result.errors > 0)
+    throw new Error(`baseline route answered ${JSON.stringify(result.statuses)}`);
+  return result.latency;
 }
 
 export async function noopWorkerCeiling(

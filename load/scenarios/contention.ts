@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 import { Outcome, outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
+import { LoadRequest, warmBurst } from '../lib/http-load.js';
 import { Check, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { Stack, StackOptions, startStack } from '../lib/stack.js';
@@ -63,39 +64,59 @@ export interface BurstOptions {
   seconds?: number;
 }
 
-/** Shoppers place orders of `items(i)` in turn, as fast as the API takes them. */
+/**
+ * Shoppers place orders of `items(i)` in turn, as fast as the API takes them: for a number of
+ * seconds with autocannon, or a counted burst over connections opened beforehand (see
+ * load/lib/http-load.ts: a counted burst is short, and autocannon would count opening its
+ * connections into a tenth of the latencies).
+ */
 export async function orderBurst(
   apiUrl: string,
   shoppers: Shopper[],
   items: (i: number) => Array<{ productId: string; quantity: number }>,
   options: BurstOptions,
 ): Promise<OrderBurst> {
+  const connections = Math.min(options.connections, shoppers.length);
+  const request = (i: number): LoadRequest => ({
+    method: 'POST',
+    path: '/order',
+    headers: { 'content-type': 'application/json', cookie: shoppers[i % shoppers.length].cookie },
+    body: JSON.stringify({ items: items(i) }),
+  });
+  if (!options.seconds) {
+    const burst = await warmBurst(apiUrl, {
+      connections,
+      amount: options.amount ?? shoppers.length,
+      request,
+      keepBodies: true,
+    });
+    return {
+      acknowledged: burst.bodies.map((body) => (JSON.parse(body) as { id: string }).id),
+      statuses: burst.statuses,
+      errors: burst.errors,
+      seconds: burst.seconds,
+      latency: burst.latency,
+    };
+  }
   const acknowledged: string[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
-  // autocannon reports its duration at its next one-second sample after the last answer, which
-  // would round a short burst up to whole seconds: time it from the answers instead.
+  // autocannon reports its duration at its next one-second sample after the last answer: time
+  // the run from the answers instead.
   const started = performance.now();
   let lastAnswer = started;
   const result = await autocannon({
     url: apiUrl,
-    connections: Math.min(options.connections, shoppers.length),
-    ...(options.seconds
-      ? { duration: options.seconds }
-      : { amount: options.amount ?? shoppers.length }),
+    connections,
+    duration: options.seconds,
     timeout: 30,
     requests: [
       {
         method: 'POST',
         path: '/order',
-        setupRequest: (request) => {
-          const i = next++;
-          const shopper = shoppers[i % shoppers.length];
-          return {
-            ...request,
-            headers: { 'content-type': 'application/json', cookie: shopper.cookie },
-            body: JSON.stringify({ items: items(i) }),
-          };
+        setupRequest: (req) => {
+          const { headers, body } = request(next++);
+          return { ...req, headers, body };
         },
         onResponse: (status, body) => {
           lastAnswer = performance.now();

@@ -9,7 +9,7 @@ import { Check, round } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
 import { startStack } from '../lib/stack.js';
 import { BASELINE_DEFAULTS, Ceilings, measureCeilings } from './baseline.js';
-import { pacedLoad } from '../lib/paced.js';
+import { pacedLoad } from '../lib/http-load.js';
 import { RunResult, orderBurst } from './contention.js';
 
 export interface ThroughputOptions {
