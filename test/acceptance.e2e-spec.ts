@@ -15,6 +15,7 @@ import { MongoCountingProxy, startMongoCountingProxy } from '../load/lib/countin
 import { TestApp, createTestApp, testEnv } from './support/app.js';
 import { mongoUriFor, uniqueDbName } from './support/test-env.js';
 import { createProduct, placeOrder, registerShopper, signInAdmin } from './support/shop.js';
+import { settledStock } from './support/inventory.js';
 import { waitFor } from './support/wait.js';
 
 async function acceptanceBatches(app: TestApp): Promise<{ batches: number; orders: number }> {
@@ -61,14 +62,17 @@ describe('acceptance group commit', () => {
   });
 });
 
-describe('acceptance when MongoDB fails mid-batch', () => {
+describe('the order path when MongoDB fails mid-batch', () => {
   let proxy: MongoCountingProxy;
   let app: TestApp;
 
   beforeAll(async () => {
-    // The app reaches MongoDB through a proxy that can cut its connections, as a network would.
+    // The app reaches MongoDB through a proxy that can cut its connections or hold a command, as
+    // a network would.
     proxy = await startMongoCountingProxy(mongoUriFor(uniqueDbName('intake-fault')));
-    app = await createTestApp('intake-fault', { env: { MONGODB_URI: proxy.url } });
+    app = await createTestApp('intake-fault', {
+      env: { MONGODB_URI: proxy.url, MONGODB_CALL_TIMEOUT_MS: '1000' },
+    });
   });
   afterAll(async () => {
     proxy.setCommandHook(undefined);
@@ -110,6 +114,62 @@ describe('acceptance when MongoDB fails mid-batch', () => {
     // The connection pool recovers by itself.
     await waitFor(async () => (await order()).status === 202, {
       what: 'orders to be accepted again',
+    });
+  });
+
+  /** Holds the first command of `name` on `collection` for good: MongoDB goes silent for it. */
+  function silenceOnce(name: string, collection: string): { silenced: () => boolean } {
+    let silenced = false;
+    proxy.setCommandHook((command) => {
+      if (silenced || command.name !== name || command.collection !== collection) return undefined;
+      silenced = true;
+      return new Promise<void>(() => undefined);
+    });
+    return { silenced: () => silenced };
+  }
+
+  it('answers 503 within MONGODB_CALL_TIMEOUT_MS when the insert of its batch gets no answer', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 100 });
+    const shopper = await registerShopper(app);
+    const order = () =>
+      shopper.http.post('/order').send({ items: [{ productId: product.id, quantity: 1 }] });
+    await order().expect(202);
+
+    const hold = silenceOnce('insert', 'orders');
+    const started = Date.now();
+    const answer = await order();
+    expect(hold.silenced()).toBe(true);
+    expect(answer.status).toBe(503);
+    expect(answer.body.message).toBe('The database did not answer within 1000 ms; retry shortly');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    proxy.setCommandHook(undefined);
+    await order().expect(202);
+  });
+
+  it('retries a job whose reservation step gets no answer, instead of holding it for good', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 5 });
+    const shopper = await registerShopper(app);
+    // The first decision write of the worker goes unanswered.
+    const hold = silenceOnce('update', 'orders');
+    const placed = await placeOrder(shopper, [{ productId: product.id, quantity: 2 }]);
+    const orders = app.get<Model<Order>>(getModelToken(Order.name));
+    const decided = await waitFor(
+      async () => {
+        const o = await orders.findById(placed.id).lean().exec();
+        return o?.status === 'PENDING' ? undefined : o;
+      },
+      { what: 'the order to be decided on a later attempt' },
+    );
+    expect(hold.silenced()).toBe(true);
+    expect(decided).toMatchObject({ status: 'CONFIRMED', attempts: 2 });
+    proxy.setCommandHook(undefined);
+    const products = app.get<Model<Product>>(getModelToken(Product.name));
+    expect(await settledStock(products, product.id)).toMatchObject({
+      available: 3,
+      reserved: 0,
+      sold: 2,
     });
   });
 });

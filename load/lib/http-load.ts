@@ -66,6 +66,9 @@ class Recorder {
   }
 }
 
+/** An answer that takes longer is counted as an error, as autocannon's `timeout` would: every run ends. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 function send(agent: http.Agent, url: URL, spec: LoadRequest): Promise<Answer | undefined> {
   return new Promise((resolve) => {
     const req = http.request(
@@ -85,6 +88,7 @@ function send(agent: http.Agent, url: URL, spec: LoadRequest): Promise<Answer | 
         );
       },
     );
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('no answer in time')));
     req.on('error', () => resolve(undefined));
     req.end(spec.body);
   });

@@ -5,6 +5,7 @@
  * change of its key (normally within milliseconds), and lives at most `ttlMs` after it was read
  * in any case, in case an invalidation was lost.
  */
+import { withDeadline } from './deadline.js';
 import { GroupCommit } from './group-commit.js';
 import type { CacheInvalidation, CacheListener } from './cache-invalidation.js';
 
@@ -14,6 +15,8 @@ export interface InvalidatingCacheOptions {
   /** 0 turns caching off: every lookup reads (still batched). */
   ttlMs: number;
   maxEntries: number;
+  /** A load that takes longer fails its lookups (DeadlineExceededError). */
+  loadTimeoutMs: number;
 }
 
 /** Loads the records of `keys`; keys without a record are left out of the map. */
@@ -40,7 +43,7 @@ export class InvalidatingCache<V> implements CacheListener {
       async (keys) => {
         const generation = this.generation;
         const startedAt = Date.now();
-        const loaded = await load([...new Set(keys)]);
+        const loaded = await withDeadline(load([...new Set(keys)]), this.options.loadTimeoutMs);
         const cacheable = this.caching && generation === this.generation;
         return keys.map((key) => {
           const value = loaded.get(key);

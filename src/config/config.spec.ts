@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       queue: { prefix: 'orders', workerConcurrency: 50, batchLingerMs: 5, orderAttempts: 5 },
       redis: { cluster: false, keyPrefix: '{orders}' },
       cacheTtlMs: 10_000,
+      mongodbCallTimeoutMs: 10_000,
       intake: { maxBatch: 256, lingerMs: 2 },
     });
     expect(config.admin).toBeUndefined();
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
     [{ QUEUE_PREFIX: '{tagged}' }, 'QUEUE_PREFIX', 'A-Z a-z 0-9'],
     [{ REDIS_CLUSTER: 'yes' }, 'REDIS_CLUSTER', '"true" or "false"'],
     [{ CACHE_TTL_MS: '-1' }, 'CACHE_TTL_MS', 'between 0 and 3600000'],
+    [{ MONGODB_CALL_TIMEOUT_MS: '50' }, 'MONGODB_CALL_TIMEOUT_MS', 'between 100 and 600000'],
     [{ ORDER_BATCH_MAX: '0' }, 'ORDER_BATCH_MAX', 'between 1 and 10000'],
     [{ ORDER_BATCH_LINGER_MS: '500' }, 'ORDER_BATCH_LINGER_MS', 'between 0 and 100'],
     [{ WORKER_BATCH_LINGER_MS: '1.5' }, 'WORKER_BATCH_LINGER_MS', 'must be an integer'],

@@ -31,6 +31,11 @@ export interface AppConfig {
     orders: number;
   };
   mongodbUri: string;
+  /**
+   * How long the order path waits for one MongoDB step (a batch insert, a cache load, a step of
+   * a reservation batch) before it gives up: a 503 for the API, a transient failure for a job.
+   */
+  mongodbCallTimeoutMs: number;
   redis: {
     url: string;
     /** REDIS_URL is one seed node of a Redis Cluster. */
@@ -126,6 +131,7 @@ export function loadConfig(env: Env): AppConfig {
       orders: integer(env, 'RATE_LIMIT_ORDERS', 60, 1, 1_000_000_000),
     },
     mongodbUri: url(env, 'MONGODB_URI', ['mongodb:', 'mongodb+srv:']),
+    mongodbCallTimeoutMs: integer(env, 'MONGODB_CALL_TIMEOUT_MS', 10_000, 100, 600_000),
     redis: {
       url: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
       cluster: boolean(env, 'REDIS_CLUSTER', false),

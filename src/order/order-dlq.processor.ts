@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
+import { withDeadline } from '../common/deadline.js';
 import { runWithLogContext } from '../common/logging/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -12,7 +13,7 @@ import { QueueWorker } from './queue-worker.js';
 export class OrderDeadLetterProcessor extends QueueWorker<DeadLetterJobData> {
   constructor(
     private readonly processing: OrderProcessingService,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super(DEAD_LETTER_QUEUE, config, { concurrency: 2 });
   }
@@ -23,7 +24,10 @@ export class OrderDeadLetterProcessor extends QueueWorker<DeadLetterJobData> {
     }
     const { orderId, attempts, lastError } = job.data;
     return runWithLogContext({ jobId: job.id, orderId }, () =>
-      this.processing.failAfterRetries(orderId, attempts, lastError),
+      withDeadline(
+        this.processing.failAfterRetries(orderId, attempts, lastError),
+        this.config.mongodbCallTimeoutMs,
+      ),
     );
   }
 }

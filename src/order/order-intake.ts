@@ -10,6 +10,7 @@
  * the stored orders (ORDER_SWEEP_INTERVAL_MS), and the add is a no-op where the job exists.
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { withDeadline } from '../common/deadline.js';
 import { GroupCommit } from '../common/group-commit.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -26,6 +27,7 @@ export class OrderIntake implements BeforeApplicationShutdown {
   private readonly batches: GroupCommit<OrderRecord, 'stored' | 'duplicate'>;
   /** Enqueues still running, so a graceful shutdown lets them finish. */
   private readonly enqueuing = new Set<Promise<void>>();
+  private readonly insertTimeoutMs: number;
 
   constructor(
     private readonly orders: OrderRepository,
@@ -33,6 +35,7 @@ export class OrderIntake implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) config: AppConfig,
     metrics: Metrics,
   ) {
+    this.insertTimeoutMs = config.mongodbCallTimeoutMs;
     this.batches = new GroupCommit(
       (records) => this.commit(records),
       { maxBatch: config.intake.maxBatch, lingerMs: config.intake.lingerMs, maxInFlight: 4 },
@@ -85,7 +88,9 @@ export class OrderIntake implements BeforeApplicationShutdown {
   }
 
   private async commit(records: OrderRecord[]): Promise<Array<'stored' | 'duplicate' | Error>> {
-    const outcomes = await this.orders.insertMany(records);
+    // An insert that does not answer in time fails its batch (503): whatever of it reaches the
+    // server later is a PENDING order without a job, which the recovery sweep queues.
+    const outcomes = await withDeadline(this.orders.insertMany(records), this.insertTimeoutMs);
     this.enqueueSoon(records.filter((_, i) => outcomes[i] === 'stored'));
     return outcomes;
   }

@@ -13,8 +13,11 @@
  *      removed and accounted for in one atomic update of its product, so it is settled once
  *      whoever gets to it first. Orders holding nothing send nothing.
  */
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { withDeadline } from '../common/deadline.js';
 import { runWithLogContext } from '../common/logging/request-context.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { CONFLICT, retryOnConflict } from '../stock/conflict-retry.js';
 import {
@@ -67,11 +70,16 @@ export class OrderProcessingService {
    */
   private readonly refusedPending = new Set<string>();
 
+  private readonly stepTimeoutMs: number;
+
   constructor(
     private readonly orders: OrderRepository,
     private readonly stock: StockRepository,
     private readonly metrics: Metrics,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.stepTimeoutMs = config.mongodbCallTimeoutMs;
+  }
 
   /** One order on its own (a batch of one). */
   async process(orderId: string, attempt: number): Promise<ProcessingResult> {
@@ -89,17 +97,22 @@ export class OrderProcessingService {
   async processBatch(jobs: readonly OrderJob[]): Promise<Array<ProcessingResult | Error>> {
     const ids = [...new Set(jobs.map((job) => job.orderId))];
     const attempts = new Map(jobs.map((job) => [job.orderId, job.attempt]));
+    // Each step has a deadline: a step that never answers fails the batch's jobs as transient
+    // (retried with backoff) instead of holding them, and the single writer, for ever.
     const reserved = await this.exclusively(() =>
-      this.reserve(
-        ids,
-        jobs.flatMap((job) => job.productIds),
+      withDeadline(
+        this.reserve(
+          ids,
+          jobs.flatMap((job) => job.productIds),
+        ),
+        this.stepTimeoutMs,
       ),
     );
     for (const [orderId, verdict] of reserved.verdicts)
       if (verdict.result === 'rejected') this.refusedPending.add(orderId);
     let outcomes: Map<string, ProcessingResult>;
     try {
-      outcomes = await this.decide(reserved, attempts);
+      outcomes = await withDeadline(this.decide(reserved, attempts), this.stepTimeoutMs);
     } finally {
       for (const orderId of reserved.verdicts.keys()) this.refusedPending.delete(orderId);
     }
@@ -108,7 +121,7 @@ export class OrderProcessingService {
       const action = outcome.status === 'MISSING' ? 'none' : settlementFor(outcome.status);
       if (action !== 'none') settling.set(orderId, action);
     }
-    await this.settle(reserved.stock, settling);
+    await withDeadline(this.settle(reserved.stock, settling), this.stepTimeoutMs);
     return jobs.map((job) => outcomes.get(job.orderId) ?? { status: 'MISSING' });
   }
 

@@ -45,7 +45,12 @@ export class Catalog {
         );
       },
       invalidation,
-      { topic: CATALOG_TOPIC, ttlMs: config.cacheTtlMs, maxEntries: 100_000 },
+      {
+        topic: CATALOG_TOPIC,
+        ttlMs: config.cacheTtlMs,
+        maxEntries: 100_000,
+        loadTimeoutMs: config.mongodbCallTimeoutMs,
+      },
     );
   }
 

@@ -45,7 +45,12 @@ export class UsersService implements OnApplicationBootstrap {
         return new Map(found.map((u) => [u._id.toString(), u.isVip]));
       },
       invalidation,
-      { topic: ACCOUNT_TOPIC, ttlMs: config.cacheTtlMs, maxEntries: 200_000 },
+      {
+        topic: ACCOUNT_TOPIC,
+        ttlMs: config.cacheTtlMs,
+        maxEntries: 200_000,
+        loadTimeoutMs: config.mongodbCallTimeoutMs,
+      },
     );
   }
 
