@@ -68,7 +68,10 @@ export interface StackOptions {
   /** Own an offline MongoDB server (with --dbpath) that the scenario may restop. */
   ownMongo?: boolean;
   env?: Record<string, string>;
-  /** Write a V8 CPU profile of every app process here (`--cpu-prof`), one file per process. */
+  /**
+   * Write a V8 CPU profile of every app process and of the offline MongoDB server here
+   * (`--cpu-prof`, one file per process, written when it exits). Default: LOAD_PROFILE_DIR.
+   */
   profileDir?: string;
   /**
    * Start each app process behind its own pair of counting proxies (load/lib/counting-proxy.ts):
@@ -141,6 +144,9 @@ export function build(): void {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const scratch = mkdtempSync(path.join(tmpdir(), `load-${options.label}-`));
+  const profileDir = options.profileDir ?? process.env.LOAD_PROFILE_DIR;
+  const profiling = (role: string): string[] =>
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`] : [];
   const stoppers: Array<() => Promise<void>> = [];
   let mongo: Service & {
     restart?: (downMs: number) => Promise<void>;
@@ -149,7 +155,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.ownMongo && !process.env.MONGODB_URI) {
     const port = await freePort();
     const dbPath = path.join(scratch, 'mongo');
-    let server = await startOfflineMongo({ port, dbPath });
+    let server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
     mongo = {
       url: server.url,
       pid: () => server.process.child.pid,
@@ -158,11 +164,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       restart: async (downMs) => {
         await server.stop();
         await new Promise((resolve) => setTimeout(resolve, downMs));
-        server = await startOfflineMongo({ port, dbPath });
+        server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
       },
     };
   } else {
-    const resolved = await resolveMongo();
+    const resolved = await resolveMongo({ nodeArgs: profiling('mongo') });
     mongo = {
       ...resolved,
       pid: () => ('process' in resolved ? (resolved as OfflineMongo).process.child.pid : undefined),
@@ -216,10 +222,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...appEnvOverrides(process.env.LOAD_APP_ENV),
   };
 
-  const profiling = (role: string): string[] =>
-    options.profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, role)}`]
-      : [];
   const counted: CountedProcess[] = [];
   const startApp = async (role: Role): Promise<AppProcess> => {
     if (!options.countCommands) return startAppProcess({ ...env, APP_ROLE: role }, profiling(role));

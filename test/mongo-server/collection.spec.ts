@@ -80,6 +80,10 @@ describe('Collection planner', () => {
       { sku: { $in: ['s1', 's2'] }, n: { $gte: 20_000 } },
       { group: 3, n: { $lt: 1_000 } },
       { _id: { $in: [5, 50, 500] } },
+      // Found by _id, then tested against the rest of the filter.
+      { _id: { $in: [5, 7, 50, 500] }, group: 5 },
+      { $and: [{ _id: { $in: [5, 50] } }], _id: { $in: [50, 500] } },
+      { _id: 50, $or: [{ group: 50 }, { n: -1 }] },
       { opt: 2 },
       { opt: null, group: 4 },
     ];

@@ -8,7 +8,7 @@ import { calculateObjectSize, Binary, UUID } from 'bson';
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
 import { Index, IndexEntry, IndexSpec, sameIndexOptions } from './indexes.js';
-import { equalityConditions, indexLookup, isIdLookup } from './planner.js';
+import { equalityConditions, idLookupValues, indexLookup } from './planner.js';
 import { Document, isPlainObject, keyOf } from './values.js';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
@@ -115,8 +115,7 @@ export class Collection {
   candidates(filter: Document): Iterable<Document> {
     const equalities = equalityConditions(filter);
     const ids = equalities.get('_id');
-    // A value repeated in $in still finds its document once; a point lookup needs no Set.
-    if (ids) return this.fetch(ids.length === 1 ? [keyOf(ids[0])] : new Set(ids.map(keyOf)));
+    if (ids) return this.byIds(ids);
     if (equalities.size === 0 || this.indexes.size === 0) return this.docs.values();
     const found = indexLookup(this.indexes.values(), equalities);
     return found ? this.fetch(found) : this.docs.values();
@@ -124,15 +123,23 @@ export class Collection {
 
   /** Matching documents in natural order; `limit` 0 means no limit. */
   match(filter: Document, limit = 0): Document[] {
-    // `{_id: v}` and `{_id: {$in: [...]}}`: the _id lookup finds exactly the matches.
-    const query = isIdLookup(filter) ? undefined : new Query(filter);
+    // A top-level `_id` by value, `$eq` or `$in` finds exactly the documents that satisfy it:
+    // only the rest of the filter is tested (none of it for a plain _id lookup).
+    const ids = idLookupValues(filter);
+    const rest = ids ? withoutId(filter) : filter;
+    const query = Object.keys(rest).length === 0 ? undefined : new Query(rest);
     const out: Document[] = [];
-    for (const doc of this.candidates(filter)) {
+    for (const doc of ids ? this.byIds(ids) : this.candidates(filter)) {
       if (query && !query.test(doc)) continue;
       out.push(doc);
       if (limit > 0 && out.length >= limit) break;
     }
     return out;
+  }
+
+  /** The documents with these _id values, each once (a value repeated in $in finds it once). */
+  private byIds(ids: unknown[]): Iterable<Document> {
+    return this.fetch(ids.length === 1 ? [keyOf(ids[0])] : new Set(ids.map(keyOf)));
   }
 
   /** Returns false when an identical index already exists (a no-op, as in mongod). */
@@ -198,6 +205,12 @@ export class Collection {
       if (doc) yield doc;
     }
   }
+}
+
+function withoutId(filter: Document): Document {
+  const rest = { ...filter };
+  delete rest._id;
+  return rest;
 }
 
 function sameKey(a: Document, b: Document): boolean {

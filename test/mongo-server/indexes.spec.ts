@@ -76,6 +76,8 @@ describe('Index lookups', () => {
     expect(lookup([['a']])).toEqual([keyOf(1), keyOf(2), keyOf(4)].sort());
     expect(lookup([['a'], ['P']])).toEqual([keyOf(1), keyOf(4)].sort());
     expect(lookup([['a', 'b'], ['P']])).toEqual([keyOf(1), keyOf(3), keyOf(4)].sort());
+    // A multikey document under two of the keys is found once.
+    expect(lookup([['a'], ['P', 'X']])).toEqual([keyOf(1), keyOf(4)].sort());
     expect(lookup([['a'], ['X'], [4]])).toEqual([keyOf(4)]);
     expect(
       compound.lookupKeys([

@@ -180,12 +180,26 @@ export class Index {
     return n;
   }
 
-  /** Ids of the documents holding any of `keys` (from lookupKeys) on a `fields`-long prefix. */
-  ids(fields: number, keys: string[]): Set<string> {
-    const ids = new Set<string>();
+  /**
+   * Ids of the documents holding any of `keys` (from lookupKeys) on a `fields`-long prefix, each
+   * once, produced as they are read: a query with a limit stops early, as it does in mongod, so
+   * `findOne({status: 'PENDING'})` costs one lookup however many orders are pending. Read them
+   * before changing the collection.
+   */
+  *ids(fields: number, keys: string[]): Iterable<string> {
     const map = this.byPrefix[fields - 1];
-    for (const key of keys) for (const id of map.get(key) ?? []) ids.add(id);
-    return ids;
+    if (keys.length === 1) {
+      yield* map.get(keys[0]) ?? [];
+      return;
+    }
+    const seen = new Set<string>();
+    for (const key of keys) {
+      for (const id of map.get(key) ?? []) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield id;
+      }
+    }
   }
 
   duplicateKeyError(values: unknown[], ns: string): MongoServerError {

@@ -35,18 +35,18 @@ export function equalityConditions(filter: Document): Map<string, unknown[]> {
   return out;
 }
 
-/** A filter on `_id` alone, by value, `$eq` or `$in`: answered entirely by the _id map. */
-export function isIdLookup(filter: Document): boolean {
-  const keys = Object.keys(filter);
-  if (keys.length !== 1 || keys[0] !== '_id') return false;
+/**
+ * The values a top-level `_id` condition by value, `$eq` or `$in` (and nothing else) pins `_id`
+ * to: the _id map finds exactly the documents that satisfy it. Undefined for any other shape.
+ */
+export function idLookupValues(filter: Document): unknown[] | undefined {
+  if (!('_id' in filter)) return undefined;
   const cond = filter._id;
   if (isOperatorObject(cond)) {
     const ops = Object.keys(cond);
-    return (
-      ops.length === 1 && (ops[0] === '$eq' || ops[0] === '$in') && pinnedValues(cond) !== null
-    );
+    if (ops.length !== 1 || (ops[0] !== '$eq' && ops[0] !== '$in')) return undefined;
   }
-  return pinnedValues(cond) !== null;
+  return pinnedValues(cond) ?? undefined;
 }
 
 function pinnedValues(cond: unknown): unknown[] | null {
@@ -104,7 +104,7 @@ interface Plan {
 export function indexLookup(
   indexes: Iterable<Index>,
   equalities: Map<string, unknown[]>,
-): Set<string> | undefined {
+): Iterable<string> | undefined {
   let best: Plan | undefined;
   for (const index of indexes) {
     const plan = planFor(index, equalities);

@@ -109,15 +109,16 @@ export function startTsProcess(
   entry: string,
   args: string[],
   readyPattern: RegExp,
-  options: SpawnOptions & { timeoutMs?: number; label?: string } = {},
+  options: SpawnOptions & { timeoutMs?: number; label?: string; nodeArgs?: string[] } = {},
 ): Promise<StartedProcess> {
+  const { nodeArgs = [], ...spawnOptions } = options;
   return startProcess(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, entry), ...args],
+    [...nodeArgs, '--import', 'tsx', path.join(ROOT, entry), ...args],
     readyPattern,
     {
       label: entry,
-      ...options,
+      ...spawnOptions,
     },
   );
 }

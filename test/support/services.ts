@@ -26,7 +26,7 @@ export interface OfflineMongo extends Service {
 
 /** Starts the offline MongoDB-compatible server as its own process. */
 export async function startOfflineMongo(
-  options: { port?: number; dbPath?: string } = {},
+  options: { port?: number; dbPath?: string; nodeArgs?: string[] } = {},
 ): Promise<OfflineMongo> {
   const args = ['--port', String(options.port ?? 0)];
   if (options.dbPath) args.push('--dbpath', options.dbPath);
@@ -34,9 +34,7 @@ export async function startOfflineMongo(
     'test/mongo-server/main.ts',
     args,
     /listening on (mongodb:\/\/[^\s]+)/,
-    {
-      label: 'offline MongoDB server',
-    },
+    { label: 'offline MongoDB server', nodeArgs: options.nodeArgs },
   );
   const url = proc.ready[1];
   return {
@@ -50,7 +48,7 @@ export async function startOfflineMongo(
   };
 }
 
-export async function resolveMongo(): Promise<Service> {
+export async function resolveMongo(options: { nodeArgs?: string[] } = {}): Promise<Service> {
   const external = process.env.MONGODB_URI;
   if (external) {
     return {
@@ -59,7 +57,7 @@ export async function resolveMongo(): Promise<Service> {
       stop: async () => {},
     };
   }
-  return startOfflineMongo();
+  return startOfflineMongo(options);
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {
