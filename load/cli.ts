@@ -8,6 +8,7 @@ import { BACKLOG_DEFAULTS, runBacklog } from './scenarios/backlog.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
+import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
@@ -33,6 +34,13 @@ const SCENARIOS: Record<string, Scenario> = {
       connections: number(args.connections, THROUGHPUT_DEFAULTS.connections),
       workers: number(args.workers, THROUGHPUT_DEFAULTS.workers),
       baseline: args.baseline !== 'false',
+    }),
+  paced: (args) =>
+    runPaced({
+      rate: number(args.rate, PACED_DEFAULTS.rate),
+      seconds: number(args.seconds, PACED_DEFAULTS.seconds),
+      connections: number(args.connections, PACED_DEFAULTS.connections),
+      workers: number(args.workers, PACED_DEFAULTS.workers),
     }),
   work: (args) =>
     runWork({
