@@ -2,12 +2,12 @@
  * `npm run load:<scenario>` / `npm run chaos:<drill>`: runs one scenario, prints and writes its
  * report (load/results/), and exits non-zero when an invariant failed.
  */
-import { median, writeReport } from './lib/report.js';
-import { build } from './lib/stack.js';
+import { median, RunResult, writeReport } from './lib/report.js';
+import { build } from '../tools/harness/stack.js';
 import { BACKLOG_DEFAULTS, runBacklog } from './scenarios/backlog.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
-import { CONTENTION_DEFAULTS, RunResult, runContention } from './scenarios/contention.js';
+import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';

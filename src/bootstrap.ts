@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { WinstonModule } from 'nest-winston';
 import type winston from 'winston';
 import { AppModule } from './app.module.js';
-import { configureHttp } from './common/http-setup.js';
+import { configureHttp } from './http-setup.js';
 import { createLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/config.js';
 

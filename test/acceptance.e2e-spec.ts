@@ -11,12 +11,15 @@ import { CacheInvalidation } from '../src/common/cache-invalidation.js';
 import { Metrics } from '../src/metrics/metrics.service.js';
 import { Order } from '../src/order/order.schema.js';
 import { Product } from '../src/stock/product.schema.js';
-import { MongoCountingProxy, startMongoCountingProxy } from '../load/lib/counting-proxy.js';
+import {
+  MongoCountingProxy,
+  startMongoCountingProxy,
+} from '../tools/counting-proxy/counting-proxy.js';
 import { TestApp, createTestApp, testEnv } from './support/app.js';
 import { mongoUriFor, uniqueDbName } from './support/test-env.js';
 import { createProduct, placeOrder, registerShopper, signInAdmin } from './support/shop.js';
 import { settledStock } from './support/inventory.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 async function acceptanceBatches(app: TestApp): Promise<{ batches: number; orders: number }> {
   const metric = await app.get(Metrics).batchSize.get();

@@ -24,7 +24,7 @@ import {
   settledOrder,
   signInAdmin,
 } from './support/shop.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 interface DeadLetterItem {
   jobId: string;

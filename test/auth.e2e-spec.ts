@@ -4,7 +4,7 @@ import request from 'supertest';
 import { User } from '../src/users/user.schema.js';
 import { ADMIN, TestApp, createTestApp } from './support/app.js';
 import { registerShopper, signIn, signInAdmin } from './support/shop.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 interface Cookie {
   name: string;

@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { parse } from 'yaml';
 import { testEnv } from './support/app.js';
-import { removeDeploymentKeys } from './support/services.js';
-import { ROOT, startProcess } from './support/processes.js';
-import { freePort } from './support/services.js';
-import { waitFor } from './support/wait.js';
+import { removeDeploymentKeys } from '../tools/harness/services.js';
+import { ROOT, startProcess } from '../tools/harness/processes.js';
+import { freePort } from '../tools/harness/services.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 const dockerfile = readFileSync(path.join(ROOT, 'docker', 'Dockerfile'), 'utf8');
 

@@ -1,6 +1,11 @@
 import { TestApp, createTestApp } from './support/app.js';
-import { OfflineMongo, freePort, startOfflineMongo, startRedisServer } from './support/services.js';
-import { waitFor } from './support/wait.js';
+import {
+  OfflineMongo,
+  freePort,
+  startOfflineMongo,
+  startRedisServer,
+} from '../tools/harness/services.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 /** Readiness follows its dependencies: 503 naming the one that is down, 200 once it is back. */
 describe('GET /health/ready during outages', () => {

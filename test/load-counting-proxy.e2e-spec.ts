@@ -14,11 +14,11 @@ import {
   startMongoCountingProxy,
   startRedisCountingProxy,
   totalOf,
-} from '../load/lib/counting-proxy.js';
-import { bullmqScripts, scriptName } from '../load/lib/redis-scripts.js';
-import { removeRedisKeys } from './support/services.js';
+} from '../tools/counting-proxy/counting-proxy.js';
+import { bullmqScripts, scriptName } from '../tools/counting-proxy/redis-scripts.js';
+import { removeRedisKeys } from '../tools/harness/services.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './support/test-env.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 

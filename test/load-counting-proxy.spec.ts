@@ -4,10 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Document, serialize } from 'bson';
-import { diffSnapshots, sumSnapshots, RedisSnapshot } from '../load/lib/counting-proxy.js';
-import { MongoCommand, MongoMessageParser } from '../load/lib/mongo-protocol.js';
-import { RedisCommand, RespCommandParser } from '../load/lib/redis-protocol.js';
-import { CommandReader, ProtocolError } from '../load/lib/wire.js';
+import {
+  diffSnapshots,
+  sumSnapshots,
+  RedisSnapshot,
+} from '../tools/counting-proxy/counting-proxy.js';
+import { MongoCommand, MongoMessageParser } from '../tools/counting-proxy/mongo-protocol.js';
+import { RedisCommand, RespCommandParser } from '../tools/counting-proxy/redis-protocol.js';
+import { CommandReader, ProtocolError } from '../tools/counting-proxy/wire.js';
 
 /** A request as clients send it: an array of bulk strings. */
 function resp(...args: Array<string | Buffer>): Buffer {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TestApp, createTestApp } from './support/app.js';
 import { createProduct, settledOrder, signInAdmin } from './support/shop.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 interface LogLine {
   timestamp: string;

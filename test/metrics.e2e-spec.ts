@@ -1,4 +1,4 @@
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 import { TestApp, createTestApp } from './support/app.js';
 import {
   createProduct,

@@ -5,11 +5,11 @@
  */
 import request from 'supertest';
 import { ADMIN, testEnv } from './support/app.js';
-import { removeDeploymentKeys } from './support/services.js';
-import { AppProcess, startAppProcess } from './support/app-process.js';
-import { RunningNginx, accessLog, startNginx, testConfiguration } from './support/nginx.js';
-import { freePort } from './support/services.js';
-import { waitFor } from './support/wait.js';
+import { removeDeploymentKeys } from '../tools/harness/services.js';
+import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
+import { RunningNginx, accessLog, startNginx, testConfiguration } from '../tools/harness/nginx.js';
+import { freePort } from '../tools/harness/services.js';
+import { waitFor } from '../tools/harness/wait.js';
 import mongoose from 'mongoose';
 
 interface AccessLine {

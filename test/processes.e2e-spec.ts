@@ -9,10 +9,10 @@ import { ORDER_QUEUE } from '../src/order/order.queue.js';
 import { Order, OrderSchema } from '../src/order/order.schema.js';
 import { Product, ProductSchema } from '../src/stock/product.schema.js';
 import { ADMIN, testEnv } from './support/app.js';
-import { removeDeploymentKeys } from './support/services.js';
-import { AppProcess, startAppProcess } from './support/app-process.js';
+import { removeDeploymentKeys } from '../tools/harness/services.js';
+import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 import { redisKeyPrefix } from '../src/config/config.js';
 
 describe('api and worker processes', () => {

@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Cluster, ClusterOptions, Redis } from 'ioredis';
-import { RedisCluster, startRedisCluster } from './support/redis-cluster.js';
-import { waitFor } from './support/wait.js';
+import { RedisCluster, startRedisCluster } from '../tools/harness/redis-cluster.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 interface OrderData {
   n: number;

@@ -9,7 +9,7 @@ import type request from 'supertest';
 import { Product } from '../src/stock/product.schema.js';
 import { TestApp, createTestApp, testEnv } from './support/app.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
-import { RedisCluster, startRedisCluster } from './support/redis-cluster.js';
+import { RedisCluster, startRedisCluster } from '../tools/harness/redis-cluster.js';
 import {
   createProduct,
   placeOrder,
@@ -17,7 +17,7 @@ import {
   settledOrder,
   signInAdmin,
 } from './support/shop.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 describe('on a Redis Cluster', () => {
   let cluster: RedisCluster;

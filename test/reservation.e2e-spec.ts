@@ -17,7 +17,7 @@ import type { HoldGrant } from '../src/stock/domain/reservation.js';
 import { Product } from '../src/stock/product.schema.js';
 import { StockRepository } from '../src/stock/stock.repository.js';
 import { TestApp, createTestApp, testEnv } from './support/app.js';
-import { AppProcess, startAppProcess } from './support/app-process.js';
+import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
 import {
   OrderBody,
@@ -26,7 +26,7 @@ import {
   registerShopper,
   signInAdmin,
 } from './support/shop.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../tools/harness/wait.js';
 
 /** Makes exactly one hold write lose its version race, as a write by another process would. */
 class OnceConflictingStockRepository extends StockRepository {

@@ -1,7 +1,7 @@
 /** What happened to the orders of a run, read straight from MongoDB, and the invariant checks. */
 import { ObjectId } from 'mongodb';
 import type { Check } from './report.js';
-import type { Stack } from './stack.js';
+import type { Stack } from '../../tools/harness/stack.js';
 
 const objectIds = (ids: string[]) => ids.map((id) => new ObjectId(id));
 

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT } from '../../test/support/processes.js';
+import { ROOT } from '../../tools/harness/processes.js';
 
 export const RESULTS_DIR = path.join(ROOT, 'load', 'results');
 
@@ -56,6 +56,13 @@ export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+}
+
+/** What a scenario run reports: its figures, the invariants it checked, and readable lines. */
+export interface RunResult {
+  figures: Record<string, unknown>;
+  checks: Check[];
+  lines: string[];
 }
 
 /** Writes `<name>-<time>.json` and `.md`; returns the markdown for the console. */

@@ -1,5 +1,5 @@
 /** Accounts for a scenario, signed in through the real cookie flow of the API. */
-import { ADMIN } from './stack.js';
+import { ADMIN } from '../../tools/harness/stack.js';
 
 export interface Shopper {
   id: string;

@@ -5,11 +5,11 @@
  */
 import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
-import { Check, round } from '../lib/report.js';
+import { Check, round, RunResult } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
-import { orderQueueOf, startStack } from '../lib/stack.js';
+import { orderQueueOf, startStack } from '../../tools/harness/stack.js';
 import { noopWorkerCeiling } from './baseline.js';
-import { RunResult, orderBurst, successRates } from './contention.js';
+import { orderBurst, successRates } from './contention.js';
 
 export interface BacklogOptions {
   orders: number;

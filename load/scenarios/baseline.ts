@@ -8,10 +8,9 @@
 import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { warmBurst } from '../lib/http-load.js';
-import { round } from '../lib/report.js';
+import { round, RunResult } from '../lib/report.js';
 import { createShoppers } from '../lib/shoppers.js';
-import { Stack, startStack } from '../lib/stack.js';
-import type { RunResult } from './contention.js';
+import { Stack, startStack } from '../../tools/harness/stack.js';
 
 export interface BaselineOptions {
   connections: number;

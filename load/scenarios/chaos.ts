@@ -3,10 +3,10 @@
  * Workers use short job locks here (2 s) so a killed worker's jobs come back within the drill;
  * production keeps BullMQ's 30 s default (ORDER_LOCK_DURATION_MS).
  */
-import { Check } from '../lib/report.js';
-import type { MongoCountingProxy } from '../lib/counting-proxy.js';
-import type { Stack } from '../lib/stack.js';
-import { CONTENTION_DEFAULTS, ContentionOptions, RunResult, runContention } from './contention.js';
+import { Check, RunResult } from '../lib/report.js';
+import type { MongoCountingProxy } from '../../tools/counting-proxy/counting-proxy.js';
+import type { Stack } from '../../tools/harness/stack.js';
+import { CONTENTION_DEFAULTS, ContentionOptions, runContention } from './contention.js';
 
 const FAST_RECOVERY = {
   ORDER_LOCK_DURATION_MS: '2000',

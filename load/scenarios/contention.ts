@@ -7,9 +7,9 @@ import autocannon from 'autocannon';
 import { Outcome, outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { LoadRequest, warmBurst } from '../lib/http-load.js';
-import { Check, round } from '../lib/report.js';
+import { Check, RunResult, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
-import { Stack, StackOptions, startStack } from '../lib/stack.js';
+import { Stack, StackOptions, startStack } from '../../tools/harness/stack.js';
 import { BASELINE_DEFAULTS, measureCeilings, trivialBurstLatency } from './baseline.js';
 
 export interface ContentionOptions {
@@ -41,12 +41,6 @@ export const CONTENTION_DEFAULTS: ContentionOptions = {
   settleTimeoutMs: 120_000,
   baseline: true,
 };
-
-export interface RunResult {
-  figures: Record<string, unknown>;
-  checks: Check[];
-  lines: string[];
-}
 
 export interface OrderBurst {
   acknowledged: string[];

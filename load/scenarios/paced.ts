@@ -11,10 +11,9 @@ import { once } from 'node:events';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { LoadRequest, LoadResult, pacedLoad } from '../lib/http-load.js';
 import { waitUntilDecided } from '../lib/outcome.js';
-import { Check, round } from '../lib/report.js';
+import { Check, round, RunResult } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
-import { startStack } from '../lib/stack.js';
-import type { RunResult } from './contention.js';
+import { startStack } from '../../tools/harness/stack.js';
 
 export interface PacedOptions {
   /** Requests per second in every phase. */

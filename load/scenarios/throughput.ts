@@ -5,12 +5,12 @@
  */
 import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
-import { Check, round } from '../lib/report.js';
+import { Check, round, RunResult } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
-import { startStack } from '../lib/stack.js';
+import { startStack } from '../../tools/harness/stack.js';
 import { BASELINE_DEFAULTS, Ceilings, measureCeilings } from './baseline.js';
 import { pacedLoad } from '../lib/http-load.js';
-import { RunResult, orderBurst } from './contention.js';
+import { orderBurst } from './contention.js';
 
 export interface ThroughputOptions {
   seconds: number;

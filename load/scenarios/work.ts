@@ -7,20 +7,20 @@
  * 1. API alone (no worker): a burst of one-unit orders for one product, over many connections.
  * 2. Then one worker process decides that backlog: a flash sale, more orders than units.
  */
-import { waitFor } from '../../test/support/wait.js';
+import { waitFor } from '../../tools/harness/wait.js';
 import {
   Counts,
   MongoSnapshot,
   RedisSnapshot,
   diffSnapshots,
   totalOf,
-} from '../lib/counting-proxy.js';
+} from '../../tools/counting-proxy/counting-proxy.js';
 import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
-import { scriptName } from '../lib/redis-scripts.js';
-import { Check, round } from '../lib/report.js';
+import { scriptName } from '../../tools/counting-proxy/redis-scripts.js';
+import { Check, round, RunResult } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
-import { CommandCounts, Stack, orderQueueOf, startStack } from '../lib/stack.js';
-import { RunResult, orderBurst } from './contention.js';
+import { CommandCounts, Stack, orderQueueOf, startStack } from '../../tools/harness/stack.js';
+import { orderBurst } from './contention.js';
 
 export interface WorkOptions {
   shoppers: number;

@@ -2,10 +2,11 @@
  * The application's configuration: read once from the environment, validated, typed. This is the
  * only module that reads `process.env`; everything else receives an `AppConfig`.
  */
-import { LOG_LEVELS, LogLevel } from '../common/logging/logger.js';
-
 export type AppRole = 'api' | 'worker' | 'all';
 export type NodeEnv = 'development' | 'test' | 'production';
+/** winston's levels, most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface AppConfig {
   nodeEnv: NodeEnv;

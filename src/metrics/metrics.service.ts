@@ -4,7 +4,6 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FailureReason } from '../order/domain/order-state.js';
 
 const QUEUE_STATES = [
   'waiting',
@@ -100,7 +99,8 @@ export class Metrics {
     this.ordersAccepted.inc({ vip: String(vip) });
   }
 
-  orderDecided(vip: boolean, failureReason: FailureReason | null): void {
+  /** `failureReason` null: confirmed; otherwise the order domain's reason, as the label. */
+  orderDecided(vip: boolean, failureReason: string | null): void {
     if (failureReason === null) this.ordersConfirmed.inc({ vip: String(vip) });
     else this.ordersFailed.inc({ reason: failureReason, vip: String(vip) });
   }

@@ -11,10 +11,10 @@ import { Connection } from 'mongoose';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module.js';
-import { configureHttp } from '../../src/common/http-setup.js';
+import { configureHttp } from '../../src/http-setup.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { AppConfig, loadConfig } from '../../src/config/config.js';
-import { removeDeploymentKeys } from './services.js';
+import { removeDeploymentKeys } from '../../tools/harness/services.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName, uniqueQueuePrefix } from './test-env.js';
 
 export const ADMIN = { email: 'admin@shop.test', password: 'admin-password-1' };

@@ -1,7 +1,7 @@
 /** Stock invariants read straight from MongoDB, for the processing and load tests. */
 import type { Model } from 'mongoose';
 import type { Product } from '../../src/stock/product.schema.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../tools/harness/wait.js';
 
 export interface StockLevels {
   available: number;

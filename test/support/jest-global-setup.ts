@@ -5,8 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ROOT } from './processes.js';
-import { Service, resolveMongo, resolveRedis } from './services.js';
+import { ROOT } from '../../tools/harness/processes.js';
+import { Service, resolveMongo, resolveRedis } from '../../tools/harness/services.js';
 
 declare global {
   var __TEST_SERVICES__: Service[] | undefined;

@@ -3,7 +3,7 @@
  * and Redis keys named with the run id), then stops the services the setup started.
  */
 import { MongoClient } from 'mongodb';
-import { removeRedisKeys } from './services.js';
+import { removeRedisKeys } from '../../tools/harness/services.js';
 
 export default async function globalTeardown(): Promise<void> {
   const runId = process.env.TEST_RUN_ID;

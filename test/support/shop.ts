@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { ADMIN, TestApp } from './app.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../tools/harness/wait.js';
 
 let shopperCounter = 0;
 

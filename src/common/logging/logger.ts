@@ -6,10 +6,8 @@
 import * as path from 'node:path';
 import { utilities as nestWinston } from 'nest-winston';
 import winston from 'winston';
+import type { LogLevel } from '../../config/config.js';
 import { currentLogContext } from './request-context.js';
-
-export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggingOptions {
   level: LogLevel;

@@ -14,7 +14,7 @@ import { StartedProcess, startProcess, startTsProcess } from './processes.js';
 
 export interface Service {
   url: string;
-  /** What was used, for the test output: "offline server (test/mongo-server) at ...". */
+  /** What was used, for the test output: "offline server (tools/mongo-server) at ...". */
   description: string;
   stop(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export async function startOfflineMongo(
   const args = ['--port', String(options.port ?? 0)];
   if (options.dbPath) args.push('--dbpath', options.dbPath);
   const proc = await startTsProcess(
-    'test/mongo-server/main.ts',
+    'tools/mongo-server/main.ts',
     args,
     /listening on (mongodb:\/\/[^\s]+)/,
     { label: 'offline MongoDB server', nodeArgs: options.nodeArgs },
@@ -40,7 +40,7 @@ export async function startOfflineMongo(
   return {
     url,
     port: Number(new URL(url).port),
-    description: `offline MongoDB-compatible server (test/mongo-server) at ${url}`,
+    description: `offline MongoDB-compatible server (tools/mongo-server) at ${url}`,
     process: proc,
     stop: async () => {
       await proc.stop('SIGTERM');

@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
-import { ROOT, StartedProcess, startProcess } from '../../support/processes.js';
-import { OfflineMongo, freePort, startOfflineMongo } from '../../support/services.js';
+import { ROOT, StartedProcess, startProcess } from '../../tools/harness/processes.js';
+import { OfflineMongo, freePort, startOfflineMongo } from '../../tools/harness/services.js';
 
 /** Documents with the numeric `_id`s these tests use. */
 interface Doc extends Document {

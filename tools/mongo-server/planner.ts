@@ -4,7 +4,7 @@
  * Candidates are always matched against the whole filter afterwards, so a plan only has to be a
  * superset; these rules keep it one.
  */
-import type { Index } from './indexes.js';
+import { Index, indexable } from './indexes.js';
 import { Document, isOperatorObject, isPlainObject, keyOf } from './values.js';
 
 /**
@@ -57,32 +57,6 @@ function pinnedValues(cond: unknown): unknown[] | null {
     return null;
   }
   return indexable(cond) ? [cond] : null;
-}
-
-function indexable(value: unknown): boolean {
-  return !(value instanceof RegExp) && !Array.isArray(value) && !isOperatorObject(value);
-}
-
-/**
- * A `partialFilterExpression` made only of equalities (`{a: v}`, `{a: {$eq: v}}`, under `$and`
- * too) as path → key of the value; null for any other shape, which the planner never relies on.
- */
-export function partialEqualities(expression: Document): Map<string, string> | null {
-  const out = new Map<string, string>();
-  const visit = (conditions: Document): boolean =>
-    Object.entries(conditions).every(([path, cond]) => {
-      if (path === '$and') {
-        return Array.isArray(cond) && cond.every((c) => isPlainObject(c) && visit(c));
-      }
-      if (path.startsWith('$')) return false;
-      const value = isOperatorObject(cond) && Object.keys(cond).join() === '$eq' ? cond.$eq : cond;
-      if (!indexable(value)) return false;
-      const key = keyOf(value);
-      if (out.has(path) && out.get(path) !== key) return false;
-      out.set(path, key);
-      return true;
-    });
-  return visit(expression) ? out : null;
 }
 
 interface Plan {

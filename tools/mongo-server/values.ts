@@ -100,7 +100,7 @@ function collect(value: unknown, parts: string[], i: number, out: unknown[]): vo
   if (i === parts.length) {
     if (Array.isArray(value)) {
       if (value.length === 0) out.push(undefined);
-      else out.push(...value);
+      else out.push(...(value as unknown[]));
     } else {
       out.push(value);
     }

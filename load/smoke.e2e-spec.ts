@@ -4,9 +4,9 @@
  * applied twice, and the hot path's work per order within its targets. The full-size runs and
  * their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
  */
-import { batchKill, workerKill } from '../load/scenarios/chaos.js';
-import { CONTENTION_DEFAULTS, runContention } from '../load/scenarios/contention.js';
-import { WORK_DEFAULTS, runWork } from '../load/scenarios/work.js';
+import { batchKill, workerKill } from './scenarios/chaos.js';
+import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
+import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
 const small = {
   shoppers: 150,

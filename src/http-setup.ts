@@ -1,16 +1,15 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
-import { json } from 'express';
 import helmet from 'helmet';
 import type winston from 'winston';
-import { mountQueueBoard } from '../admin/queue-board.js';
-import type { AppConfig } from '../config/config.js';
-import { httpMetrics } from '../metrics/http-metrics.js';
-import { Metrics } from '../metrics/metrics.service.js';
+import { mountQueueBoard } from './admin/queue-board.js';
+import type { AppConfig } from './config/config.js';
+import { httpMetrics } from './metrics/http-metrics.js';
+import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
-import { HttpExceptionFilter } from './http-exception.filter.js';
-import { requestLogging } from './logging/http-logging.js';
-import { createValidationPipe } from './validation.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { requestLogging } from './common/logging/http-logging.js';
+import { createValidationPipe } from './common/validation.js';
 
 export const BODY_LIMIT = '100kb';
 
@@ -31,7 +30,7 @@ export function configureHttp(
       exposedHeaders: ['X-Request-Id', 'Retry-After'],
     });
   }
-  app.use(json({ limit: BODY_LIMIT }));
+  app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(cookieParser());
   mountQueueBoard(app, config);
   mountApiDocs(app, config);

@@ -4,8 +4,7 @@
  */
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
-import { partialEqualities } from './planner.js';
-import { Document, isPlainObject, keyOf, valuesAtPath } from './values.js';
+import { Document, isOperatorObject, isPlainObject, keyOf, valuesAtPath } from './values.js';
 
 export interface IndexSpec {
   v: number;
@@ -239,4 +238,31 @@ function removeFrom(map: Map<string, Set<string>>, key: string, id: string): voi
   if (!set) return;
   set.delete(id);
   if (set.size === 0) map.delete(key);
+}
+
+/** A value an index finds by key: not a pattern, not a whole array, not an operator object. */
+export function indexable(value: unknown): boolean {
+  return !(value instanceof RegExp) && !Array.isArray(value) && !isOperatorObject(value);
+}
+
+/**
+ * A `partialFilterExpression` made only of equalities (`{a: v}`, `{a: {$eq: v}}`, under `$and`
+ * too) as path → key of the value; null for any other shape, which the planner never relies on.
+ */
+export function partialEqualities(expression: Document): Map<string, string> | null {
+  const out = new Map<string, string>();
+  const visit = (conditions: Document): boolean =>
+    Object.entries(conditions).every(([path, cond]) => {
+      if (path === '$and') {
+        return Array.isArray(cond) && cond.every((c) => isPlainObject(c) && visit(c));
+      }
+      if (path.startsWith('$')) return false;
+      const value = isOperatorObject(cond) && Object.keys(cond).join() === '$eq' ? cond.$eq : cond;
+      if (!indexable(value)) return false;
+      const key = keyOf(value);
+      if (out.has(path) && out.get(path) !== key) return false;
+      out.set(path, key);
+      return true;
+    });
+  return visit(expression) ? out : null;
 }

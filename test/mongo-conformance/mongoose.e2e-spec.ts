@@ -4,7 +4,7 @@
  * Passes unchanged against a real MongoDB 7.0 standalone (MONGODB_URI).
  */
 import mongoose, { Schema, Types, type Connection } from 'mongoose';
-import { mongoUriFor, uniqueDbName } from '../../support/test-env.js';
+import { mongoUriFor, uniqueDbName } from '../support/test-env.js';
 
 let conn: Connection;
 

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { MongoClient, ObjectId } from 'mongodb';
-import { Service, resolveMongo } from '../support/services.js';
+import { Service, resolveMongo } from '../harness/services.js';
 
 interface Run {
   ops: number;

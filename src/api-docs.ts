@@ -9,8 +9,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { ACCESS_COOKIE, REFRESH_COOKIE } from '../auth/cookies.js';
-import type { AppConfig } from '../config/config.js';
+import { ACCESS_COOKIE, REFRESH_COOKIE } from './auth/cookies.js';
+import type { AppConfig } from './config/config.js';
 
 export const API_DOCS_PATH = 'api/docs';
 
@@ -59,9 +59,9 @@ function withResponseDescriptions(document: OpenAPIObject): OpenAPIObject {
 /** The version in package.json, which sits two levels above this file in src/ and in dist/. */
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     // An image that ships dist/ without package.json still serves its documentation.

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, StartedProcess, startProcess } from './processes.js';
-import { Service, freePort, resolveRedis, startOfflineMongo } from './services.js';
-import { waitFor } from './wait.js';
+import { ROOT, StartedProcess, startProcess } from './harness/processes.js';
+import { Service, freePort, resolveRedis, startOfflineMongo } from './harness/services.js';
+import { waitFor } from './harness/wait.js';
 
 const DATA = path.join(ROOT, '.data');
 const DEMO = {

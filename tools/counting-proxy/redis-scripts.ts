@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { ROOT } from '../../test/support/processes.js';
+import { ROOT } from '../harness/processes.js';
 
 let bullmq: Map<string, string> | undefined;
 

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/config/config.js';
 import { ORDER_QUEUE } from '../../src/order/order.queue.js';
 import { Collection, MongoClient, ObjectId } from 'mongodb';
-import { AppProcess, startAppProcess } from '../../test/support/app-process.js';
+import { AppProcess, startAppProcess } from './app-process.js';
 import {
   MongoCountingProxy,
   MongoSnapshot,
@@ -24,8 +24,8 @@ import {
   startMongoCountingProxy,
   startRedisCountingProxy,
   sumSnapshots,
-} from './counting-proxy.js';
-import { ROOT } from '../../test/support/processes.js';
+} from '../counting-proxy/counting-proxy.js';
+import { ROOT } from './processes.js';
 import {
   OfflineMongo,
   Service,
@@ -35,7 +35,7 @@ import {
   resolveRedis,
   startOfflineMongo,
   startRedisServer,
-} from '../../test/support/services.js';
+} from './services.js';
 
 export const ADMIN = { email: 'load-admin@shop.test', password: 'load-admin-password' };
 

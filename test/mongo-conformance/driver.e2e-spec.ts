@@ -21,7 +21,7 @@ import {
   type Document,
   type Filter,
 } from 'mongodb';
-import { mongoUriFor, uniqueDbName } from '../../support/test-env.js';
+import { mongoUriFor, uniqueDbName } from '../support/test-env.js';
 
 /** Documents of any shape, with the kinds of `_id` these tests use. */
 interface Doc extends Document {
