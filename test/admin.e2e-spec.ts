@@ -180,6 +180,52 @@ describe('admin operations', () => {
     });
   });
 
+  describe('Bull Board', () => {
+    interface BoardJob {
+      id: string;
+      returnValue?: unknown;
+    }
+    async function boardJobs(status: 'completed' | 'failed'): Promise<BoardJob[]> {
+      const res = await admin
+        .get('/admin/queues/api/queues')
+        .query({ activeQueue: 'orders', status, page: 1, jobsPerPage: 1000 })
+        .expect(200);
+      const orders = (
+        res.body as { queues: Array<{ name: string; jobs: BoardJob[] }> }
+      ).queues.find((q) => q.name === 'orders');
+      return orders?.jobs ?? [];
+    }
+
+    it('shows sold-out orders as completed jobs with their outcome, never in the failed tab', async () => {
+      const scarce = await createProduct(admin, { quantity: 2 });
+      const placed = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          placeOrder(customer, [{ productId: scarce.id, quantity: 1 }]),
+        ),
+      );
+      const decided = await Promise.all(placed.map((order) => settledOrder(customer, order.id)));
+      const soldOut = decided.filter((order) => order.failureReason === 'OUT_OF_STOCK');
+      expect(decided.filter((order) => order.status === 'CONFIRMED')).toHaveLength(2);
+      expect(soldOut).toHaveLength(4);
+
+      const ids = new Set(decided.map((order) => order.id));
+      const completed = await waitFor(
+        async () => {
+          const jobs = (await boardJobs('completed')).filter((job) => ids.has(job.id));
+          return jobs.length === ids.size ? jobs : undefined;
+        },
+        { timeoutMs: 10_000, what: 'every job of the burst to be completed' },
+      );
+      for (const order of soldOut) {
+        expect(completed.find((job) => job.id === order.id)?.returnValue).toMatchObject({
+          status: 'FAILED',
+          failureReason: 'OUT_OF_STOCK',
+        });
+      }
+      expect((await boardJobs('failed')).filter((job) => ids.has(job.id))).toEqual([]);
+    });
+  });
+
   describe('dead-letter queue', () => {
     it('lists a dead-lettered order with its last error; once the fault is gone a retry confirms it with exact stock', async () => {
       const healthy = await createProduct(admin, { quantity: 5 });

@@ -9,15 +9,14 @@ import { OrderJob, OrderProcessingService, ProcessingResult } from './order-proc
 import { ORDER_QUEUE, OrderJobData, OrderQueue, PLACE_ORDER_JOB } from './order.queue.js';
 import { QueueWorker } from './queue-worker.js';
 
-/** A business outcome: the order is decided and must not be retried. */
-export class OrderRejected extends UnrecoverableError {}
-
 /**
  * Thin: hands each job to the processing service and maps the outcome onto BullMQ. The jobs this
  * process runs at the same time (up to WORKER_CONCURRENCY) are reserved in batches, one batch at a
- * time, so they never race each other for a product (single writer per process). Business
- * failures end the job without retries; anything else is transient and retried with backoff; a job
- * whose retries ran out goes to the dead-letter queue.
+ * time, so they never race each other for a product (single writer per process). A decided order
+ * completes its job, FAILED (sold out, product gone) as much as CONFIRMED: the outcome is the
+ * job's return value. Only a technical fault fails the job: it is retried with backoff, and a job
+ * whose retries ran out goes to the dead-letter queue. BullMQ's failed list (Bull Board's failed
+ * tab) therefore holds only jobs that need a look.
  */
 @Injectable()
 export class OrderProcessor extends QueueWorker<OrderJobData> {
@@ -57,7 +56,6 @@ export class OrderProcessor extends QueueWorker<OrderJobData> {
           productIds,
         });
         outcome = result.status.toLowerCase();
-        if (result.status === 'FAILED') throw new OrderRejected(result.failureReason ?? 'FAILED');
         return result;
       } finally {
         stop({ outcome });
