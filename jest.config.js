@@ -20,7 +20,7 @@ const ESM_ONLY = [
 ];
 
 const common = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/test-environment.cjs',
   transform: {
     '^.+\\.[tj]s$': [
       '<rootDir>/test/support/jest-esm-to-cjs.cjs',

@@ -1,7 +1,7 @@
 /**
  * Work per order, counted rather than timed: MongoDB and Redis commands per accepted order on the
  * API and per decided order on the worker, through counting proxies in front of each app process
- * (load/lib/counting-proxy.ts). Counts do not move with the noise of the machine, so they can be
+ * (tools/counting-proxy/). Counts do not move with the noise of the machine, so they can be
  * held to targets.
  *
  * 1. API alone (no worker): a burst of one-unit orders for one product, over many connections.

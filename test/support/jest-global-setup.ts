@@ -1,5 +1,6 @@
 /**
- * Jest global setup: compiles the application (the multi-process tests run the built `dist/`,
+ * Jest global setup: checks the system programs the suites need (tools/harness/system.ts),
+ * compiles the application (the multi-process tests run the built `dist/`,
  * exactly as production does), chooses MongoDB and Redis once per run (see services.ts), says
  * which, and hands their addresses to the test workers through the environment.
  */
@@ -7,18 +8,28 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ROOT } from '../../tools/harness/processes.js';
 import { Service, resolveMongo, resolveRedis } from '../../tools/harness/services.js';
+import { nginxBinary } from '../../tools/harness/system.js';
 
 declare global {
   var __TEST_SERVICES__: Service[] | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  const mongo = await resolveMongo();
+  // Before anything starts: a missing system program fails the run at once, in one line.
+  nginxBinary();
   const redis = await resolveRedis();
+  let mongo: Service;
+  try {
+    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    mongo = await resolveMongo();
+  } catch (err) {
+    // The teardown does not run when the set-up fails: stop what was started here.
+    await redis.stop();
+    throw err;
+  }
   globalThis.__TEST_SERVICES__ = [mongo, redis];
   process.env.TEST_MONGODB_URI = mongo.url;
   process.env.TEST_REDIS_URL = redis.url;

@@ -7,21 +7,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ROOT, StartedProcess, startProcess } from './processes.js';
+import { nginxBinary } from './system.js';
 import { waitFor } from './wait.js';
 
 export const NGINX_TEMPLATE = path.join(ROOT, 'nginx', 'templates', 'default.conf.template');
-
-export function nginxBinary(): string {
-  for (const candidate of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
-    try {
-      execFileSync(candidate, ['-v'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error('nginx is not installed: apt-get install nginx (the CI script does)');
-}
 
 /** envsubst as the nginx image runs it: only the given variables; every ${NGINX_*} must be given. */
 export function renderTemplate(template: string, variables: Record<string, string>): string {

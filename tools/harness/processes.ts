@@ -22,6 +22,16 @@ function findRoot(from: string): string {
   }
 }
 
+/**
+ * Where a test environment collects the children its test file starts
+ * (test/support/test-environment.cjs): it stops whatever is still running when the file ends, so a
+ * suite whose set-up failed half-way leaves no process behind and jest never waits on one.
+ * Outside such an environment (load scripts, the dev runner) there is none.
+ */
+function childRegistry(): Set<ChildProcess> | undefined {
+  return (globalThis as { __STARTED_PROCESSES__?: Set<ChildProcess> }).__STARTED_PROCESSES__;
+}
+
 export interface StartedProcess {
   child: ChildProcess;
   /** The first stdout line that matched the readiness pattern (empty without a pattern). */
@@ -47,9 +57,14 @@ export function startProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     ...spawnOptions,
   });
+  const registry = childRegistry();
+  registry?.add(child);
   let output = '';
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
+    child.once('exit', (code) => {
+      registry?.delete(child);
+      resolve(code);
+    }),
   );
 
   const stop = async (
@@ -92,6 +107,7 @@ export function startProcess(
       });
     }
     child.once('error', (err) => {
+      registry?.delete(child);
       clearTimeout(timer);
       reject(err);
     });

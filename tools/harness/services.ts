@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/config/config.js';
 import { StartedProcess, startProcess, startTsProcess } from './processes.js';
+import { MissingSystemDependency } from './system.js';
 
 export interface Service {
   url: string;
@@ -119,9 +120,8 @@ export async function resolveRedis(): Promise<Service> {
     return { url: local, description: `local Redis at ${local}`, stop: async () => {} };
   }
   if (redisServerInstalled()) return startRedisServer();
-  throw new Error(
-    'No Redis available: REDIS_URL is not set, nothing answers on 127.0.0.1:6379 and redis-server is not installed. ' +
-      'Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL.',
+  throw new MissingSystemDependency(
+    'No Redis: REDIS_URL is not set, nothing answers on 127.0.0.1:6379 and redis-server is not installed',
   );
 }
 

@@ -74,7 +74,7 @@ export interface StackOptions {
    */
   profileDir?: string;
   /**
-   * Start each app process behind its own pair of counting proxies (load/lib/counting-proxy.ts):
+   * Start each app process behind its own pair of counting proxies (tools/counting-proxy/):
    * its MONGODB_URI and REDIS_URL point at them. `stack.env` keeps the direct addresses, so the
    * scenario's own reads are never counted.
    */
