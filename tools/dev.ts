@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { ROOT, StartedProcess, startProcess } from './harness/processes.js';
 import { Service, freePort, resolveRedis, startOfflineMongo } from './harness/services.js';
 import { waitFor } from './harness/wait.js';
+import { createProduct, fetchHttp, promoteToVip, signInOrRegister } from './storefront.js';
 
 const DATA = path.join(ROOT, '.data');
 const DEMO = {
@@ -55,61 +56,23 @@ async function mongo(): Promise<Service> {
   return { ...server, url: `${server.url}/orders` };
 }
 
-async function call(
-  base: string,
-  route: string,
-  init: RequestInit & { cookie?: string } = {},
-): Promise<Response> {
-  return fetch(`${base}${route}`, {
-    ...init,
-    headers: {
-      'content-type': 'application/json',
-      ...(init.cookie ? { cookie: init.cookie } : {}),
-    },
-  });
-}
-
-async function signIn(
-  base: string,
-  who: { email: string; password: string; name: string },
-): Promise<{ cookie: string; id: string }> {
-  let res = await call(base, '/auth/login', {
-    method: 'POST',
-    body: JSON.stringify({ email: who.email, password: who.password }),
-  });
-  if (res.status === 401)
-    res = await call(base, '/auth/register', { method: 'POST', body: JSON.stringify(who) });
-  if (!res.ok) throw new Error(`could not sign in ${who.email}: ${res.status} ${await res.text()}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  return { cookie, id: ((await res.json()) as { user: { id: string } }).user.id };
-}
-
 /** Demo accounts and a catalog, once: skipped when the catalog already has products. */
 async function seed(base: string): Promise<void> {
-  const admin = await signIn(base, DEMO.admin);
-  const vip = await signIn(base, DEMO.vip);
-  await signIn(base, DEMO.regular);
-  await call(base, `/users/${vip.id}/vip`, { method: 'POST', cookie: admin.cookie });
-  const catalog = (await (await call(base, '/stock/products-with-stock?limit=1')).json()) as {
-    total: number;
-  };
-  if (catalog.total > 0) return;
+  const admin = fetchHttp(base);
+  await signInOrRegister(admin, DEMO.admin);
+  const vipId = await signInOrRegister(fetchHttp(base), DEMO.vip);
+  await signInOrRegister(fetchHttp(base), DEMO.regular);
+  await promoteToVip(admin, vipId);
+  const catalog = await admin.send('GET', '/stock/products-with-stock?limit=1');
+  if ((catalog.body as { total: number }).total > 0) return;
   for (const [name, price, quantity] of PRODUCTS) {
-    const res = await call(base, '/stock/products', {
-      method: 'POST',
-      cookie: admin.cookie,
-      body: JSON.stringify({
-        name,
-        description: `Demo product: ${name}`,
-        price,
-        currency: 'USD',
-        quantity,
-      }),
+    await createProduct(admin, {
+      name,
+      description: `Demo product: ${name}`,
+      price,
+      currency: 'USD',
+      quantity,
     });
-    if (!res.ok) throw new Error(`seeding ${name} failed: ${res.status}`);
   }
 }
 

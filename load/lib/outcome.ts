@@ -2,6 +2,7 @@
 import { ObjectId } from 'mongodb';
 import type { Check } from './report.js';
 import type { Stack } from '../../tools/harness/stack.js';
+import { settledProblems } from '../../tools/invariants.js';
 
 const objectIds = (ids: string[]) => ids.map((id) => new ObjectId(id));
 
@@ -91,21 +92,11 @@ export async function stockChecks(stack: Stack, productIds: string[]): Promise<C
     for (const item of order.items)
       confirmedUnits.set(item.productId, (confirmedUnits.get(item.productId) ?? 0) + item.quantity);
   }
-  const problems: string[] = [];
-  for (const p of products) {
-    const id = p._id.toString();
-    if (p.available + p.reserved + p.sold !== p.received)
-      problems.push(
-        `${id}: available ${p.available} + reserved ${p.reserved} + sold ${p.sold} != received ${p.received}`,
-      );
-    if (p.available < 0 || p.reserved < 0 || p.sold < 0) problems.push(`${id}: negative stock`);
-    if (p.reserved !== 0 || p.holds.length !== 0)
-      problems.push(`${id}: ${p.reserved} units still reserved`);
-    if (p.sold !== (confirmedUnits.get(id) ?? 0))
-      problems.push(
-        `${id}: sold ${p.sold} but confirmed orders hold ${confirmedUnits.get(id) ?? 0}`,
-      );
-  }
+  const problems = products.flatMap((p) =>
+    settledProblems(p, confirmedUnits.get(p._id.toString()) ?? 0).map(
+      (problem) => `${p._id.toString()}: ${problem}`,
+    ),
+  );
   return [
     {
       name: 'stock conservation, nothing negative, nothing held, sold = confirmed units',

@@ -1,32 +1,18 @@
-/** Accounts for a scenario, signed in through the real cookie flow of the API. */
+/** Accounts for a scenario, through the shared storefront client and the real cookie flow. */
 import { ADMIN } from '../../tools/harness/stack.js';
+import {
+  createProduct,
+  fetchHttp,
+  promoteToVip,
+  register,
+  signIn,
+} from '../../tools/storefront.js';
 
 export interface Shopper {
   id: string;
   vip: boolean;
   /** The `Cookie` header a browser would send: the access and refresh cookies. */
   cookie: string;
-}
-
-async function post(url: string, body: unknown, cookie?: string): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-}
-
-function cookieHeader(res: Response): string {
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-}
-
-export async function signInAdmin(apiUrl: string): Promise<string> {
-  const res = await post(`${apiUrl}/auth/login`, ADMIN);
-  if (!res.ok) throw new Error(`admin sign-in failed: ${res.status}`);
-  return cookieHeader(res);
 }
 
 /** Runs `task` over `items` with at most `limit` in flight. */
@@ -58,43 +44,35 @@ export async function createShoppers(
   /** Makes the e-mail addresses unique: by default the time of the call. */
   run = Date.now().toString(36),
 ): Promise<Shopper[]> {
-  const admin = await signInAdmin(apiUrl);
+  const admin = fetchHttp(apiUrl);
+  await signIn(admin, ADMIN);
   const vipEvery = vipShare > 0 ? Math.round(1 / vipShare) : 0;
   return inBatches(
     Array.from({ length: count }, (_, i) => i),
     16,
     async (i) => {
-      const email = `shopper${i}.${run}@load.test`;
-      const password = `load-password-${i}`;
-      const registered = await post(`${apiUrl}/auth/register`, {
-        email,
-        password,
-        name: `Shopper ${i}`,
-      });
-      if (registered.status !== 201)
-        throw new Error(`register ${email}: ${registered.status} ${await registered.text()}`);
-      const id = ((await registered.json()) as { user: { id: string } }).user.id;
+      const who = { email: `shopper${i}.${run}@load.test`, password: `load-password-${i}` };
+      const id = await register(fetchHttp(apiUrl), { ...who, name: `Shopper ${i}` });
       const vip = vipEvery > 0 && i % vipEvery === 0;
-      if (vip) {
-        const promoted = await post(`${apiUrl}/users/${id}/vip`, {}, admin);
-        if (!promoted.ok) throw new Error(`promote ${email}: ${promoted.status}`);
-      }
-      const login = await post(`${apiUrl}/auth/login`, { email, password });
-      if (!login.ok) throw new Error(`login ${email}: ${login.status}`);
-      return { id, vip, cookie: cookieHeader(login) };
+      if (vip) await promoteToVip(admin, id);
+      const http = fetchHttp(apiUrl);
+      await signIn(http, who);
+      return { id, vip, cookie: http.cookie };
     },
   );
 }
 
 export async function createProducts(apiUrl: string, quantities: number[]): Promise<string[]> {
-  const admin = await signInAdmin(apiUrl);
+  const admin = fetchHttp(apiUrl);
+  await signIn(admin, ADMIN);
   return inBatches(quantities, 8, async (quantity, i) => {
-    const res = await post(
-      `${apiUrl}/stock/products`,
-      { name: `Load product ${i}`, price: 1000, currency: 'USD', quantity },
-      admin,
-    );
-    if (res.status !== 201) throw new Error(`create product: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { id: string }).id;
+    const product = await createProduct(admin, {
+      name: `Load product ${i}`,
+      description: 'for load scenarios',
+      price: 1000,
+      currency: 'USD',
+      quantity,
+    });
+    return product.id;
   });
 }

@@ -2,6 +2,7 @@
 import type { Model } from 'mongoose';
 import type { Product } from '../../src/stock/product.schema.js';
 import { waitFor } from '../../tools/harness/wait.js';
+import { conservationProblems as stockProblems } from '../../tools/invariants.js';
 
 export interface StockLevels {
   available: number;
@@ -40,25 +41,11 @@ export async function settledStock(products: Model<Product>, id: string): Promis
   );
 }
 
-/**
- * Conservation: available + reserved + sold = received (initial stock plus adjustments),
- * reserved equals the sum of the holds, and nothing is negative.
- */
+/** The conservation problems of one product (tools/invariants.ts), read from MongoDB. */
 export async function conservationProblems(
   products: Model<Product>,
   id: string,
 ): Promise<string[]> {
   const p = await products.findById(id).lean().exec();
-  if (!p) return [`product ${id} not found`];
-  const problems: string[] = [];
-  if (p.available + p.reserved + p.sold !== p.received) {
-    problems.push(
-      `available ${p.available} + reserved ${p.reserved} + sold ${p.sold} != received ${p.received}`,
-    );
-  }
-  const held = p.holds.reduce((sum, hold) => sum + hold.quantity, 0);
-  if (held !== p.reserved) problems.push(`holds sum to ${held} but reserved is ${p.reserved}`);
-  for (const field of ['available', 'reserved', 'sold'] as const)
-    if (p[field] < 0) problems.push(`${field} is ${p[field]}`);
-  return problems;
+  return p ? stockProblems(p) : [`product ${id} not found`];
 }

@@ -1,10 +1,13 @@
 /**
- * Storefront actions through the HTTP API, for e2e tests: each shopper is a supertest agent with
- * its own cookie jar, so authentication runs exactly as in a browser.
+ * The shared storefront client (tools/storefront.ts) over supertest agents, for e2e tests: each
+ * shopper is an agent with its own cookie jar, so authentication runs exactly as in a browser, and
+ * the agent stays at hand for requests a test makes itself.
  */
 import request from 'supertest';
+import * as storefront from '../../tools/storefront.js';
 import { ADMIN, TestApp } from './app.js';
-import { waitFor } from '../../tools/harness/wait.js';
+
+export type { OrderBody, ProductBody } from '../../tools/storefront.js';
 
 let shopperCounter = 0;
 
@@ -14,13 +17,24 @@ export interface Shopper {
   http: request.Agent;
 }
 
+/** A supertest agent as the storefront client's HTTP. */
+export function agentHttp(agent: request.Agent): storefront.CookieHttp {
+  return {
+    send: async (method, path, body) => {
+      const req = method === 'GET' ? agent.get(path) : agent.post(path);
+      const res = body === undefined ? await req : await req.send(body as object);
+      return { status: res.status, body: res.body as unknown };
+    },
+  };
+}
+
 export async function signIn(
   app: TestApp,
   email: string,
   password: string,
 ): Promise<request.Agent> {
   const http = app.agent();
-  await http.post('/auth/login').send({ email, password }).expect(200);
+  await storefront.signIn(agentHttp(http), { email, password });
   return http;
 }
 
@@ -34,67 +48,30 @@ export async function registerShopper(
 ): Promise<Shopper> {
   const http = app.agent();
   const email = `shopper${++shopperCounter}.${process.pid}@shop.test`;
-  const res = await http
-    .post('/auth/register')
-    .send({ email, password: 'shopper-password', name: `Shopper ${shopperCounter}` })
-    .expect(201);
-  const id = (res.body as { user: { id: string } }).user.id;
+  const id = await storefront.register(agentHttp(http), {
+    email,
+    password: 'shopper-password',
+    name: `Shopper ${shopperCounter}`,
+  });
   if (options.vip) {
     const admin = options.admin ?? (await signInAdmin(app));
-    await admin.post(`/users/${id}/vip`).expect(200);
+    await storefront.promoteToVip(agentHttp(admin), id);
   }
   return { id, email, http };
 }
 
-export interface ProductBody {
-  id: string;
-  name: string;
-  price: number;
-  currency: string;
-  available: number;
-  reserved: number;
-  version: number;
-}
-
-export async function createProduct(
+export function createProduct(
   admin: request.Agent,
-  fields: { quantity: number; price?: number; currency?: string; name?: string },
-): Promise<ProductBody> {
-  const res = await admin
-    .post('/stock/products')
-    .send({
-      name: fields.name ?? 'Test product',
-      description: 'for tests',
-      price: fields.price ?? 1000,
-      currency: fields.currency ?? 'USD',
-      quantity: fields.quantity,
-    })
-    .expect(201);
-  return res.body as ProductBody;
+  fields: storefront.NewProduct,
+): Promise<storefront.ProductBody> {
+  return storefront.createProduct(agentHttp(admin), fields);
 }
 
-export interface OrderBody {
-  id: string;
-  status: 'PENDING' | 'CONFIRMED' | 'FAILED';
-  failureReason: string | null;
-  priority: 'VIP' | 'REGULAR';
-  total: number;
-  attempts: number;
-  items: Array<{
-    productId: string;
-    quantity: number;
-    unitPrice: number;
-    lineTotal: number;
-    name: string;
-  }>;
-}
-
-export async function placeOrder(
+export function placeOrder(
   shopper: Shopper,
   items: Array<{ productId: string; quantity: number }>,
-): Promise<OrderBody> {
-  const res = await shopper.http.post('/order').send({ items }).expect(202);
-  return res.body as OrderBody;
+): Promise<storefront.OrderBody> {
+  return storefront.placeOrder(agentHttp(shopper.http), items);
 }
 
 /** Waits until the order has left PENDING and returns it. */
@@ -102,13 +79,6 @@ export function settledOrder(
   shopper: Shopper,
   orderId: string,
   timeoutMs = 20_000,
-): Promise<OrderBody> {
-  return waitFor(
-    async () => {
-      const res = await shopper.http.get(`/order/${orderId}`).expect(200);
-      const order = res.body as OrderBody;
-      return order.status === 'PENDING' ? undefined : order;
-    },
-    { timeoutMs, what: `order ${orderId} to leave PENDING` },
-  );
+): Promise<storefront.OrderBody> {
+  return storefront.decidedOrder(agentHttp(shopper.http), orderId, timeoutMs);
 }
