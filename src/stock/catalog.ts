@@ -10,6 +10,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import { CacheInvalidation } from '../common/cache-invalidation.js';
 import { InvalidatingCache } from '../common/invalidating-cache.js';
+import { nativeCollection } from '../common/native-collection.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { CatalogEntry } from '../order/domain/pricing.js';
@@ -28,8 +29,10 @@ export class Catalog {
   ) {
     this.cache = new InvalidatingCache<CatalogEntry>(
       async (ids) => {
-        const found = await products.collection
-          .find<Pick<Product, 'name' | 'price' | 'currency' | 'active'> & { _id: Types.ObjectId }>(
+        const found = await nativeCollection<
+          Pick<Product, 'name' | 'price' | 'currency' | 'active'> & { _id: Types.ObjectId }
+        >(products)
+          .find(
             { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
             { projection: { name: 1, price: 1, currency: 1, active: 1 } },
           )

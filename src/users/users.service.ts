@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { CacheInvalidation } from '../common/cache-invalidation.js';
 import { ConflictError, NotFoundError, isDuplicateKeyError } from '../common/errors.js';
+import { nativeCollection } from '../common/native-collection.js';
 import { InvalidatingCache } from '../common/invalidating-cache.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Role, User, UserDocument } from './user.schema.js';
@@ -36,8 +37,8 @@ export class UsersService implements OnApplicationBootstrap {
   ) {
     this.vipFlags = new InvalidatingCache<boolean>(
       async (ids) => {
-        const found = await users.collection
-          .find<{ _id: Types.ObjectId; isVip: boolean }>(
+        const found = await nativeCollection<{ _id: Types.ObjectId; isVip: boolean }>(users)
+          .find(
             { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
             { projection: { isVip: 1 } },
           )
