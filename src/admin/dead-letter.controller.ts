@@ -1,19 +1,14 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCookieAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Roles } from '../auth/auth-user.js';
-import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
+import { ApiErrors } from '../common/error-response.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
 import { OrderView, toOrderView } from '../order/dto/order.dto.js';
@@ -22,9 +17,7 @@ import { DeadLetterPage } from './dto/dead-letter.dto.js';
 
 @ApiTags('admin')
 @ApiCookieAuth('access_token')
-@ApiUnauthorizedResponse({ type: ErrorResponse })
-@ApiForbiddenResponse({ type: ErrorResponse, description: 'Admins only' })
-@ApiRateLimitedResponse()
+@ApiErrors(401, [403, 'Admins only'], 429)
 @Roles('admin')
 @Controller('admin/dlq')
 export class DeadLetterController {
@@ -38,7 +31,7 @@ export class DeadLetterController {
       'then failed ones, then handled ones (the order FAILED with PROCESSING_ERROR, its stock holds released).',
   })
   @ApiOkResponse({ type: DeadLetterPage })
-  @ApiBadRequestResponse({ type: ErrorResponse })
+  @ApiErrors(400)
   list(@Query() query: PageQueryDto): Promise<DeadLetterPage> {
     return this.deadLetters.list(query.page, query.limit);
   }
@@ -54,13 +47,14 @@ export class DeadLetterController {
   })
   @ApiParam({ name: 'jobId', description: 'Dead-letter job id, which is the order id (ObjectId)' })
   @ApiAcceptedResponse({ type: OrderView, description: 'The order, PENDING again' })
-  @ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed job id' })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No such dead letter' })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description:
+  @ApiErrors(
+    [400, 'Malformed job id'],
+    [404, 'No such dead letter'],
+    [
+      409,
       'The order is CONFIRMED or failed for a business reason, or its letter is being handled right now',
-  })
+    ],
+  )
   async retry(@Param('jobId', ParseObjectIdPipe) jobId: string): Promise<OrderView> {
     return toOrderView(await this.deadLetters.retry(jobId));
   }

@@ -10,19 +10,15 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCookieAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
+import { ApiErrors } from '../common/error-response.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService } from '../users/users.service.js';
@@ -35,7 +31,7 @@ import { REFRESH_COOKIE, clearAuthCookies, readCookie, setAuthCookies } from './
 import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
 
 @ApiTags('auth')
-@ApiRateLimitedResponse()
+@ApiErrors(429)
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -51,8 +47,7 @@ export class AuthController {
     summary: 'Create a customer account and start a session (sets the auth cookies)',
   })
   @ApiCreatedResponse({ type: UserEnvelope })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'Email is already registered' })
+  @ApiErrors(400, [409, 'Email is already registered'])
   async register(
     @Body() dto: RegisterDto,
     @Res({ passthrough: true }) res: Response,
@@ -68,8 +63,7 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Start a session (sets the auth cookies)' })
   @ApiOkResponse({ type: UserEnvelope })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'Invalid email or password' })
+  @ApiErrors(400, [401, 'Invalid email or password'])
   async login(
     @Body() dto: LoginDto,
     @Res({ passthrough: true }) res: Response,
@@ -89,7 +83,7 @@ export class AuthController {
   })
   @ApiCookieAuth('refresh_token')
   @ApiOkResponse({ type: UserEnvelope })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
+  @ApiErrors(401)
   async refresh(
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
@@ -117,7 +111,7 @@ export class AuthController {
       'A cheap check for storefronts: 200 while the session is valid, 401 once it is not.',
   })
   @ApiOkResponse({ type: SessionView })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
+  @ApiErrors(401)
   session(@CurrentUser() caller: AuthUser): SessionView {
     return { userId: caller.id, role: caller.role };
   }
@@ -126,8 +120,7 @@ export class AuthController {
   @ApiCookieAuth('access_token')
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserEnvelope })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'The account no longer exists' })
+  @ApiErrors(401, [404, 'The account no longer exists'])
   async profile(@CurrentUser() caller: AuthUser): Promise<UserEnvelope> {
     return { user: toUserView(await this.users.getById(caller.id)) };
   }

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiResponse } from '@nestjs/swagger';
 
 /** The body of every error response. */
 export class ErrorResponse {
@@ -12,9 +13,33 @@ export class ErrorResponse {
   message!: string;
 }
 
-/** 429 from the rate limits (every route but health and metrics counts toward the per-IP limit). */
-export const ApiRateLimitedResponse = () =>
-  ApiTooManyRequestsResponse({
-    type: ErrorResponse,
-    description: 'Too many requests from this client; retry after the seconds in Retry-After',
-  });
+/** The statuses an error answer of this API can have, with what each says by default. */
+const ERROR_DESCRIPTIONS = {
+  400: 'The request is invalid; the message names the problem',
+  401: 'Authentication required',
+  403: 'The role of this account does not allow it',
+  404: 'Not found',
+  409: 'Conflicts with the current state',
+  422: 'Cannot be processed as sent',
+  429: 'Too many requests from this client; retry after the seconds in Retry-After',
+  503: 'A dependency is unavailable; retry shortly',
+} as const;
+
+export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+/**
+ * Documents the error answers of a route or a whole controller, each with the one error body:
+ * `@ApiErrors(400, [404, 'No such order'], 429)`.
+ */
+export function ApiErrors(
+  ...answers: Array<ErrorStatus | [ErrorStatus, string]>
+): ClassDecorator & MethodDecorator {
+  return applyDecorators(
+    ...answers.map((answer) => {
+      const [status, description] = Array.isArray(answer)
+        ? answer
+        : [answer, ERROR_DESCRIPTIONS[answer]];
+      return ApiResponse({ status, type: ErrorResponse, description });
+    }),
+  );
+}

@@ -12,21 +12,17 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
   ApiCookieAuth,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '../auth/auth-user.js';
 import type { AuthUser } from '../auth/auth-user.js';
-import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
+import { ApiErrors } from '../common/error-response.js';
 import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
@@ -35,8 +31,7 @@ import { OrderService } from './order.service.js';
 
 @ApiTags('orders')
 @ApiCookieAuth('access_token')
-@ApiUnauthorizedResponse({ type: ErrorResponse })
-@ApiRateLimitedResponse()
+@ApiErrors(401, 429)
 @Controller('order')
 export class OrderController {
   constructor(private readonly orders: OrderService) {}
@@ -57,11 +52,7 @@ export class OrderController {
       'Repeat a request safely: the same key from the same user returns the first order (1-255 visible ASCII characters)',
   })
   @ApiAcceptedResponse({ type: OrderView })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponse,
-    description: 'Idempotency-Key reused with a different body',
-  })
+  @ApiErrors(400, [422, 'Idempotency-Key reused with a different body'])
   async place(
     @CurrentUser() caller: AuthUser,
     @Body() dto: PlaceOrderDto,
@@ -77,7 +68,7 @@ export class OrderController {
   @Get()
   @ApiOperation({ summary: "The caller's orders, newest first" })
   @ApiOkResponse({ type: OrderPage })
-  @ApiBadRequestResponse({ type: ErrorResponse })
+  @ApiErrors(400)
   async list(@CurrentUser() caller: AuthUser, @Query() query: PageQueryDto): Promise<OrderPage> {
     const page = await this.orders.listForUser(caller, query.page, query.limit);
     return { ...page, items: page.items.map(toOrderView) };
@@ -87,8 +78,7 @@ export class OrderController {
   @ApiOperation({ summary: 'One order with its status (its owner or an admin)' })
   @ApiParam({ name: 'id', description: 'Order id (ObjectId)' })
   @ApiOkResponse({ type: OrderView })
-  @ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed id' })
-  @ApiNotFoundResponse({ type: ErrorResponse })
+  @ApiErrors([400, 'Malformed id'], 404)
   async get(
     @CurrentUser() caller: AuthUser,
     @Param('id', ParseObjectIdPipe) id: string,

@@ -11,21 +11,16 @@ import {
   Query,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCookieAuth,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Public, Roles } from '../auth/auth-user.js';
-import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
+import { ApiErrors } from '../common/error-response.js';
 import { NotFoundError } from '../common/errors.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
@@ -40,7 +35,7 @@ import {
 import { StockRepository } from './stock.repository.js';
 
 @ApiTags('stock')
-@ApiRateLimitedResponse()
+@ApiErrors(429)
 @Controller('stock')
 export class StockController {
   constructor(private readonly stock: StockRepository) {}
@@ -49,7 +44,7 @@ export class StockController {
   @Public()
   @ApiOperation({ summary: 'The catalog with live stock levels (public)' })
   @ApiOkResponse({ type: ProductPage })
-  @ApiBadRequestResponse({ type: ErrorResponse })
+  @ApiErrors(400)
   async list(@Query() query: PageQueryDto): Promise<ProductPage> {
     const { items, total } = await this.stock.listActive(query.page, query.limit);
     return toProductPage({ items, total, page: query.page, limit: query.limit });
@@ -60,8 +55,7 @@ export class StockController {
   @ApiOperation({ summary: 'One product with its live stock level (public)' })
   @ApiParam({ name: 'id', description: 'Product id (ObjectId)' })
   @ApiOkResponse({ type: ProductView })
-  @ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed id' })
-  @ApiNotFoundResponse({ type: ErrorResponse })
+  @ApiErrors([400, 'Malformed id'], 404)
   async get(@Param('id', ParseObjectIdPipe) id: string): Promise<ProductView> {
     const product = await this.stock.findActive(id);
     if (!product) throw new NotFoundError('Product');
@@ -73,9 +67,7 @@ export class StockController {
   @ApiCookieAuth('access_token')
   @ApiOperation({ summary: 'Add a product to the catalog (admin)' })
   @ApiCreatedResponse({ type: ProductView })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
-  @ApiForbiddenResponse({ type: ErrorResponse })
+  @ApiErrors(400, 401, 403)
   async create(@Body() dto: CreateProductDto): Promise<ProductView> {
     return toProductView(await this.stock.create(dto));
   }
@@ -88,14 +80,7 @@ export class StockController {
   })
   @ApiParam({ name: 'id', description: 'Product id (ObjectId)' })
   @ApiOkResponse({ type: ProductView })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
-  @ApiForbiddenResponse({ type: ErrorResponse })
-  @ApiNotFoundResponse({ type: ErrorResponse })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description: 'The correction would take available stock below zero',
-  })
+  @ApiErrors(400, 401, 403, 404, [409, 'The correction would take available stock below zero'])
   async adjust(
     @Param('id', ParseObjectIdPipe) id: string,
     @Body() dto: AdjustStockDto,
@@ -114,10 +99,7 @@ export class StockController {
   })
   @ApiParam({ name: 'id', description: 'Product id (ObjectId)' })
   @ApiNoContentResponse()
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
-  @ApiForbiddenResponse({ type: ErrorResponse })
-  @ApiNotFoundResponse({ type: ErrorResponse })
+  @ApiErrors(400, 401, 403, 404)
   async discontinue(@Param('id', ParseObjectIdPipe) id: string): Promise<void> {
     await this.stock.discontinue(id);
   }

@@ -1,29 +1,15 @@
 import { Controller, Delete, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiCookieAuth,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiCookieAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth-user.js';
-import { ApiRateLimitedResponse, ErrorResponse } from '../common/error-response.js';
+import { ApiErrors } from '../common/error-response.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { UserEnvelope, toUserView } from './dto/user.view.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
 @ApiCookieAuth('access_token')
-@ApiUnauthorizedResponse({ type: ErrorResponse })
-@ApiForbiddenResponse({ type: ErrorResponse, description: 'Admins only' })
-@ApiBadRequestResponse({ type: ErrorResponse, description: 'Malformed id' })
-@ApiNotFoundResponse({ type: ErrorResponse })
+@ApiErrors([400, 'Malformed id'], 401, [403, 'Admins only'], 404, 429)
 @ApiParam({ name: 'id', description: 'User id (ObjectId)' })
-@ApiRateLimitedResponse()
 @Controller('users')
 @Roles('admin')
 export class UsersController {
