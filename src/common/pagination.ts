@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import type { Type as Class } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -31,4 +32,22 @@ export interface Page<T> {
   total: number;
   page: number;
   limit: number;
+}
+
+/** The documented class of a page of `item`s: `export class OrderPage extends PageOf(OrderView) {}`. */
+export function PageOf<T>(item: Class<T>): Class<Page<T>> {
+  class PageOfItems implements Page<T> {
+    @ApiProperty({ type: [item] })
+    items!: T[];
+
+    @ApiProperty({ example: 12, description: 'Items on all pages' })
+    total!: number;
+
+    @ApiProperty({ example: 1 })
+    page!: number;
+
+    @ApiProperty({ example: 20 })
+    limit!: number;
+  }
+  return PageOfItems;
 }

@@ -5,6 +5,7 @@ import type { FailureReason } from '../../order/domain/order-state.js';
 import { DEAD_LETTER_STATES } from '../../order/order.queue.js';
 import type { DeadLetter, DeadLetterState } from '../../order/order.queue.js';
 import type { OrderRecord } from '../../order/order.repository.js';
+import { PageOf } from '../../common/pagination.js';
 
 export class DeadLetterOrderView {
   @ApiProperty({ enum: ORDER_STATUSES, example: 'FAILED' })
@@ -49,19 +50,7 @@ export class DeadLetterView {
   order!: DeadLetterOrderView | null;
 }
 
-export class DeadLetterPage {
-  @ApiProperty({ type: [DeadLetterView] })
-  items!: DeadLetterView[];
-
-  @ApiProperty({ example: 1 })
-  total!: number;
-
-  @ApiProperty({ example: 1 })
-  page!: number;
-
-  @ApiProperty({ example: 20 })
-  limit!: number;
-}
+export class DeadLetterPage extends PageOf(DeadLetterView) {}
 
 export function toDeadLetterView(
   letter: DeadLetter,

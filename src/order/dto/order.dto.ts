@@ -15,6 +15,7 @@ import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from '../domain/order-state
 import type { OrderStatus, PriorityLabel } from '../domain/order-state.js';
 import type { FailureReason } from '../domain/order-state.js';
 import type { OrderRecord } from '../order.repository.js';
+import { PageOf } from '../../common/pagination.js';
 
 export const MAX_ORDER_LINES = 20;
 export const MAX_LINE_QUANTITY = 1000;
@@ -104,19 +105,7 @@ export class OrderView {
   decidedAt!: Date | null;
 }
 
-export class OrderPage {
-  @ApiProperty({ type: [OrderView] })
-  items!: OrderView[];
-
-  @ApiProperty({ example: 3 })
-  total!: number;
-
-  @ApiProperty({ example: 1 })
-  page!: number;
-
-  @ApiProperty({ example: 20 })
-  limit!: number;
-}
+export class OrderPage extends PageOf(OrderView) {}
 
 export function toOrderView(order: OrderRecord): OrderView {
   return {

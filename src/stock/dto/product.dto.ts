@@ -11,7 +11,7 @@ import {
   Min,
   NotEquals,
 } from 'class-validator';
-import type { Page } from '../../common/pagination.js';
+import { Page, PageOf } from '../../common/pagination.js';
 import type { ProductRecord } from '../stock.repository.js';
 
 export const MAX_PRICE = 100_000_000;
@@ -97,19 +97,7 @@ export class ProductView {
   version!: number;
 }
 
-export class ProductPage {
-  @ApiProperty({ type: [ProductView] })
-  items!: ProductView[];
-
-  @ApiProperty({ example: 12 })
-  total!: number;
-
-  @ApiProperty({ example: 1 })
-  page!: number;
-
-  @ApiProperty({ example: 20 })
-  limit!: number;
-}
+export class ProductPage extends PageOf(ProductView) {}
 
 export function toProductView(p: ProductRecord): ProductView {
   return {
