@@ -210,8 +210,8 @@ describe('order processing', () => {
 
     // Deliver the same job twice more, concurrently: nothing changes.
     const again = await Promise.all([
-      processing.process(order.id, 2),
-      processing.process(order.id, 3),
+      processing.processOne(order.id, 2),
+      processing.processOne(order.id, 3),
     ]);
     expect(again).toEqual([
       { status: 'CONFIRMED', failureReason: null, decidedNow: false },

@@ -82,7 +82,7 @@ export class OrderProcessingService {
   }
 
   /** One order on its own (a batch of one). */
-  async process(orderId: string, attempt: number): Promise<ProcessingResult> {
+  async processOne(orderId: string, attempt: number): Promise<ProcessingResult> {
     const [result] = await this.processBatch([{ orderId, attempt, productIds: [] }]);
     if (result instanceof Error) throw result;
     return result;
