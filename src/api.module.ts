@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
+import { DeadLetterController } from './admin/dead-letter.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard, RolesGuard } from './auth/guards.js';
@@ -16,10 +17,20 @@ import { UsersModule } from './users/users.module.js';
 /**
  * The storefront and admin HTTP surface, present in the `api` and `all` roles. Every route needs
  * a valid access cookie unless marked @Public(); @Roles(...) narrows it further.
+ *
+ * The feature modules provide services to both roles; their controllers are mounted here, so a
+ * worker (whose health port is an HTTP server too) never serves them. Health and metrics, served
+ * by every role, mount their own.
  */
 @Module({
   imports: [AuthModule, UsersModule, StockModule, OrderModule, RateLimitModule, AdminModule],
-  controllers: [AuthController, UsersController, StockController, OrderController],
+  controllers: [
+    AuthController,
+    UsersController,
+    StockController,
+    OrderController,
+    DeadLetterController,
+  ],
   providers: [
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },

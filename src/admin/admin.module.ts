@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { OrderModule } from '../order/order.module.js';
-import { DeadLetterController } from './dead-letter.controller.js';
 import { DeadLetterService } from './dead-letter.service.js';
 
-/** Operating the system: the dead-letter queue. (The queue dashboard is mounted on Express, see queue-board.ts.) */
+/**
+ * Operating the system: the dead-letter queue (its controller is mounted by ApiModule; the queue
+ * dashboard is mounted on Express, see queue-board.ts).
+ */
 @Module({
   imports: [OrderModule],
-  controllers: [DeadLetterController],
   providers: [DeadLetterService],
+  exports: [DeadLetterService],
 })
 export class AdminModule {}
