@@ -1,6 +1,6 @@
 /** What happened to the orders of a run, read straight from MongoDB, and the invariant checks. */
 import { ObjectId } from 'mongodb';
-import type { Check } from './report.js';
+import { Check, round } from './report.js';
 import type { Stack } from '../../tools/harness/stack.js';
 import { settledProblems } from '../../tools/invariants.js';
 
@@ -14,6 +14,32 @@ export interface Outcome {
   vip: { orders: number; confirmed: number };
   regular: { orders: number; confirmed: number };
   confirmedUnits: Record<string, number>;
+}
+
+/** Shares of VIP and of regular orders that were confirmed. */
+export function successRates(outcome: Outcome): { vip: number; regular: number } {
+  return {
+    vip: outcome.vip.orders ? outcome.vip.confirmed / outcome.vip.orders : 0,
+    regular: outcome.regular.orders ? outcome.regular.confirmed / outcome.regular.orders : 0,
+  };
+}
+
+/** The decisions of a run, as report figures. */
+export function decisionFigures(outcome: Outcome) {
+  const rates = successRates(outcome);
+  return {
+    confirmed: outcome.confirmed,
+    failed: outcome.failed,
+    pending: outcome.pending,
+    vipSuccessRate: round(rates.vip, 3),
+    regularSuccessRate: round(rates.regular, 3),
+  };
+}
+
+/** The decisions of a run, as one report line. */
+export function decisionLine(outcome: Outcome): string {
+  const rates = successRates(outcome);
+  return `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`;
 }
 
 export async function outcomeOf(stack: Stack, ids: string[]): Promise<Outcome> {

@@ -3,13 +3,20 @@
  * worker process drains them. Its decisions per second are read against the ceiling measured in
  * the same run: a no-op BullMQ worker at the same concurrency on as many prioritized jobs.
  */
-import { outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
+import {
+  decisionFigures,
+  decisionLine,
+  outcomeOf,
+  stockChecks,
+  successRates,
+  waitUntilDecided,
+} from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { Check, round, RunResult } from '../lib/report.js';
 import { createProducts, createShoppers } from '../lib/shoppers.js';
 import { orderQueueOf, startStack } from '../../tools/harness/stack.js';
 import { noopWorkerCeiling } from './baseline.js';
-import { orderBurst, successRates } from './contention.js';
+import { orderBurst } from './contention.js';
 
 export interface BacklogOptions {
   orders: number;
@@ -86,11 +93,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
       decisionsVsNoopWorker: vsNoop,
       meanReservationBatch: batch,
       coresUsed: cores,
-      confirmed: outcome.confirmed,
-      failed: outcome.failed,
-      pending: outcome.pending,
-      vipSuccessRate: round(rates.vip, 3),
-      regularSuccessRate: round(rates.regular, 3),
+      ...decisionFigures(outcome),
     };
     const units = options.products * options.stock;
     const checks: Check[] = [
@@ -119,7 +122,7 @@ export async function runBacklog(options: BacklogOptions): Promise<RunResult> {
       '',
       `- drained in ${figures.drainSeconds} s: **${figures.decisionsPerSecond} decisions/s**${noopJobsPerSecond ? ` = ${round((vsNoop ?? 0) * 100)}% of the no-op BullMQ worker at the same concurrency on ${options.orders} prioritized jobs (${noopJobsPerSecond} jobs/s)` : ''}`,
       `- orders per reservation batch: ${batch ?? 'unknown'} on average`,
-      `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
+      decisionLine(outcome),
       `- cores used while draining: ${describeCores(cores)}`,
       `- accepting the backlog: ${figures.acceptedPerSecond} orders/s (${options.connections} connections)`,
       `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,

@@ -4,7 +4,14 @@
  * goes negative, nothing stays PENDING, and VIPs succeed more often than regular shoppers.
  */
 import autocannon from 'autocannon';
-import { Outcome, outcomeOf, stockChecks, waitUntilDecided } from '../lib/outcome.js';
+import {
+  decisionFigures,
+  decisionLine,
+  outcomeOf,
+  stockChecks,
+  successRates,
+  waitUntilDecided,
+} from '../lib/outcome.js';
 import { coresUsed, describeCores, sampleCpu } from '../lib/cpu.js';
 import { LoadRequest, warmBurst } from '../lib/http-load.js';
 import { Check, RunResult, round } from '../lib/report.js';
@@ -134,13 +141,6 @@ export async function orderBurst(
   };
 }
 
-export function successRates(outcome: Outcome): { vip: number; regular: number } {
-  return {
-    vip: outcome.vip.orders ? outcome.vip.confirmed / outcome.vip.orders : 0,
-    regular: outcome.regular.orders ? outcome.regular.confirmed / outcome.regular.orders : 0,
-  };
-}
-
 export async function runContention(options: ContentionOptions): Promise<RunResult> {
   const stack = await startStack({
     label: 'contention',
@@ -199,11 +199,7 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       p99VsTrivialBurst: trivialBurst ? round(burst.latency.p99 / trivialBurst.p99, 2) : undefined,
       settleAfterLastRequestMs: sinceLastRequestMs,
       coresUsed: cores,
-      confirmed: outcome.confirmed,
-      failed: outcome.failed,
-      pending: outcome.pending,
-      vipSuccessRate: round(rates.vip, 3),
-      regularSuccessRate: round(rates.regular, 3),
+      ...decisionFigures(outcome),
     };
     const allowed = new Set([202, ...(options.tolerated ?? [])]);
     const unexpected = Object.entries(burst.statuses).filter(
@@ -248,7 +244,7 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       `- accepted: ${accepted} orders in ${round(burst.seconds, 2)} s = **${figures.acceptedPerSecond} orders/s**${ceilings ? ` = ${round((figures.acceptedVsHttpCeiling ?? 0) * 100)}% of the trivial-route ceiling (${ceilings.httpRequestsPerSecond} req/s)` : ''}`,
       `- POST /order latency: p50 ${burst.latency.p50} ms, p90 ${burst.latency.p90} ms, p99 ${burst.latency.p99} ms, max ${burst.latency.max} ms${trivialBurst ? `; the trivial route answering the same burst (${options.shoppers} requests, ${options.connections} connections): p50 ${trivialBurst.p50} ms, p99 ${trivialBurst.p99} ms, so p99 **${figures.p99VsTrivialBurst}×** the trivial route's` : ''}`,
       `- every order decided and settled ${sinceLastRequestMs ?? 'NOT'} ms after the last request`,
-      `- confirmed ${outcome.confirmed}, failed ${JSON.stringify(outcome.failed)}; VIP success ${round(rates.vip * 100)}%, regular ${round(rates.regular * 100)}%`,
+      decisionLine(outcome),
       `- cores used from the first request until every order was decided: ${describeCores(cores)}`,
       `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
     ];
