@@ -240,7 +240,7 @@ describe('order processing', () => {
       currency: 'USD',
       priority: 'REGULAR',
     });
-    const id = stored._id.toString();
+    const id = stored.id;
     expect(await app.get<Queue>(getQueueToken(ORDER_QUEUE)).getJob(id)).toBeUndefined();
     const repaired = await app.get(OrderRecoveryService).sweep(new Date(Date.now() + 1000));
     expect(repaired).toBeGreaterThanOrEqual(1);

@@ -81,7 +81,7 @@ export class DeadLetterService {
 
 /** Only an order that failed for a processing error (or is still pending) may be retried. */
 function assertRetryable(order: OrderRecord): void {
-  const id = order._id.toString();
+  const id = order.id;
   if (order.status === 'CONFIRMED') {
     throw new ConflictError(
       `Order ${id} is CONFIRMED; only orders that failed with PROCESSING_ERROR can be retried`,

@@ -243,7 +243,7 @@ export class OrderProcessingService {
 
   private recordDecision(order: OrderRecord): void {
     this.metrics.orderDecided(order.priority === 'VIP', order.failureReason);
-    const orderId = order._id.toString();
+    const orderId = order.id;
     const reason = order.failureReason ? ` (${order.failureReason})` : '';
     // One line per decided order, carrying its ids like every other line about that order's job.
     runWithLogContext({ jobId: orderId, orderId }, () =>
@@ -256,7 +256,7 @@ export class OrderProcessingService {
 
 function claimOf(order: OrderRecord): Claim {
   return {
-    orderId: order._id.toString(),
+    orderId: order.id,
     vip: order.priority === 'VIP',
     acceptedAt: order.createdAt.getTime(),
     lines: order.items.map((line) => ({ productId: line.productId, quantity: line.quantity })),

@@ -56,7 +56,7 @@ export class OrderRecoveryService implements OnApplicationBootstrap, OnApplicati
   ): Promise<number> {
     let repaired = 0;
     for (const order of await this.orders.findPendingSince(acceptedBefore, BATCH)) {
-      const orderId = order._id.toString();
+      const orderId = order.id;
       const state = await this.queue.orderJobState(orderId);
       if (state === 'unknown') {
         await this.queue.enqueue(order);

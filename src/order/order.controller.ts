@@ -61,7 +61,7 @@ export class OrderController {
   ): Promise<OrderView> {
     const { order, replayed } = await this.orders.place(caller, dto.items, idempotencyKey);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.setHeader('Location', `/order/${order._id.toString()}`);
+    res.setHeader('Location', `/order/${order.id}`);
     return toOrderView(order);
   }
 

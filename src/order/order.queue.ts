@@ -80,7 +80,7 @@ export class OrderQueue implements OnApplicationShutdown {
   }
 
   private orderJob(order: QueuedOrder) {
-    const orderId = order._id.toString();
+    const orderId = order.id;
     return {
       name: PLACE_ORDER_JOB,
       data: { orderId, productIds: order.items.map((line) => line.productId) },
@@ -187,7 +187,7 @@ export class OrderQueue implements OnApplicationShutdown {
    * delayed or running is left alone: the order is queued already.
    */
   async requeue(order: QueuedOrder): Promise<'retried' | 'added' | 'queued'> {
-    const job = await this.orders.getJob(order._id.toString());
+    const job = await this.orders.getJob(order.id);
     if (!job) {
       await this.enqueue(order);
       return 'added';

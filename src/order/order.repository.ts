@@ -9,7 +9,19 @@ import type { Claim } from '../stock/domain/reservation.js';
 import type { Verdict } from './domain/order-state.js';
 import { Order } from './order.schema.js';
 
-export type OrderRecord = Order & { _id: Types.ObjectId };
+/** An order as stored. */
+type OrderDoc = Order & { _id: Types.ObjectId };
+
+/** An order as the rest of the application sees it: its id is a string (docs/ARCHITECTURE.md). */
+export type OrderRecord = Order & { id: string };
+
+function toRecord({ _id, ...fields }: OrderDoc): OrderRecord {
+  return { id: _id.toString(), ...fields };
+}
+
+function toDoc({ id, ...fields }: OrderRecord): OrderDoc {
+  return { _id: new Types.ObjectId(id), ...fields };
+}
 
 /** What the API knows of a new order; the repository adds the state of a fresh PENDING order. */
 export type NewOrder = Omit<
@@ -21,7 +33,7 @@ export type NewOrder = Omit<
 export type InsertOutcome = 'stored' | 'duplicate' | Error;
 
 /** What the queue needs of an order to enqueue it. */
-export type QueuedOrder = Pick<OrderRecord, '_id' | 'priority' | 'items'>;
+export type QueuedOrder = Pick<OrderRecord, 'id' | 'priority' | 'items'>;
 
 /** A decision a worker wants to record, conditional on the order still being PENDING. */
 export interface Decision {
@@ -34,16 +46,16 @@ export interface Decision {
 /** Every query and write on orders. Status changes are conditional on the status they leave. */
 @Injectable()
 export class OrderRepository {
-  private readonly orderDocs: Collection<OrderRecord>;
+  private readonly orderDocs: Collection<OrderDoc>;
 
   constructor(@InjectModel(Order.name) private readonly orders: Model<Order>) {
-    this.orderDocs = nativeCollection<OrderRecord>(orders);
+    this.orderDocs = nativeCollection<OrderDoc>(orders);
   }
 
   /** A PENDING order ready to be stored; its id is assigned here, before it is stored. */
   newRecord(order: NewOrder, now = new Date()): OrderRecord {
     return {
-      _id: new Types.ObjectId(),
+      id: new Types.ObjectId().toHexString(),
       ...order,
       status: 'PENDING',
       failureReason: null,
@@ -57,7 +69,7 @@ export class OrderRepository {
 
   async create(order: NewOrder): Promise<OrderRecord> {
     const record = this.newRecord(order);
-    await this.orderDocs.insertOne(record);
+    await this.orderDocs.insertOne(toDoc(record));
     return record;
   }
 
@@ -71,7 +83,7 @@ export class OrderRepository {
    */
   async insertMany(records: readonly OrderRecord[]): Promise<InsertOutcome[]> {
     try {
-      await this.orderDocs.insertMany(records, { ordered: false });
+      await this.orderDocs.insertMany(records.map(toDoc), { ordered: false });
       return records.map(() => 'stored');
     } catch (err) {
       const failed = perDocumentFailures(err, records.length);
@@ -81,7 +93,8 @@ export class OrderRepository {
   }
 
   async findById(id: string): Promise<OrderRecord | undefined> {
-    return (await this.orderDocs.findOne({ _id: new Types.ObjectId(id) })) ?? undefined;
+    const found = await this.orderDocs.findOne({ _id: new Types.ObjectId(id) });
+    return found ? toRecord(found) : undefined;
   }
 
   /** The orders with these ids that exist, by id (one read). */
@@ -89,7 +102,7 @@ export class OrderRepository {
     const found = await this.orderDocs
       .find({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } })
       .toArray();
-    return new Map(found.map((order) => [order._id.toString(), order]));
+    return new Map(found.map((doc) => [doc._id.toString(), toRecord(doc)]));
   }
 
   /**
@@ -99,7 +112,7 @@ export class OrderRepository {
    */
   async waitingVipClaims(productIds: readonly string[]): Promise<Claim[]> {
     const found = await this.orderDocs
-      .find<Pick<OrderRecord, '_id' | 'items' | 'createdAt'>>(
+      .find<Pick<OrderDoc, '_id' | 'items' | 'createdAt'>>(
         { 'items.productId': { $in: [...productIds] }, status: 'PENDING', priority: 'VIP' },
         { projection: { items: 1, createdAt: 1 } },
       )
@@ -116,10 +129,8 @@ export class OrderRepository {
     userId: string,
     idempotencyKey: string,
   ): Promise<OrderRecord | undefined> {
-    return (
-      (await this.orders.findOne({ userId, idempotencyKey }).lean<OrderRecord>().exec()) ??
-      undefined
-    );
+    const found = await this.orders.findOne({ userId, idempotencyKey }).lean<OrderDoc>().exec();
+    return found ? toRecord(found) : undefined;
   }
 
   async listForUser(
@@ -133,11 +144,11 @@ export class OrderRepository {
         .sort({ createdAt: -1, _id: -1 })
         .skip((page - 1) * limit)
         .limit(limit)
-        .lean<OrderRecord[]>()
+        .lean<OrderDoc[]>()
         .exec(),
       this.orders.countDocuments({ userId }).exec(),
     ]);
-    return { items, total };
+    return { items: items.map(toRecord), total };
   }
 
   /**
@@ -156,7 +167,7 @@ export class OrderRepository {
     }
     if (alike.size === 0) return 0;
     const result = await this.orderDocs.bulkWrite(
-      [...alike.values()].map((group): AnyBulkWriteOperation<OrderRecord> => ({
+      [...alike.values()].map((group): AnyBulkWriteOperation<OrderDoc> => ({
         updateMany: {
           filter: {
             _id: { $in: group.map((d) => new Types.ObjectId(d.orderId)) },
@@ -185,17 +196,18 @@ export class OrderRepository {
       { $set: decisionFields({ orderId: id, verdict, attempts, lastError }, new Date()) },
       { returnDocument: 'after' },
     );
-    return decided ?? undefined;
+    return decided ? toRecord(decided) : undefined;
   }
 
   /** Orders still PENDING that were accepted before `acceptedBefore`, oldest first. */
   async findPendingSince(acceptedBefore: Date, limit: number): Promise<QueuedOrder[]> {
-    return this.orders
+    const found = await this.orders
       .find({ status: 'PENDING', createdAt: { $lt: acceptedBefore } }, { priority: 1, items: 1 })
       .sort({ createdAt: 1 })
       .limit(limit)
-      .lean<QueuedOrder[]>()
+      .lean<Array<Pick<OrderDoc, '_id' | 'priority' | 'items'>>>()
       .exec();
+    return found.map((o) => ({ id: o._id.toString(), priority: o.priority, items: o.items }));
   }
 
   /**
@@ -210,9 +222,9 @@ export class OrderRepository {
         { $set: { status: 'PENDING', failureReason: null, lastError: null, decidedAt: null } },
         { returnDocument: 'after' },
       )
-      .lean<OrderRecord>()
+      .lean<OrderDoc>()
       .exec();
-    return reopened ?? undefined;
+    return reopened ? toRecord(reopened) : undefined;
   }
 
   /** Status and failure reason of the given orders, by id; unknown ids are absent. */
@@ -221,7 +233,7 @@ export class OrderRepository {
   ): Promise<Map<string, Pick<OrderRecord, 'status' | 'failureReason'>>> {
     const found = await this.orders
       .find({ _id: { $in: ids } }, { status: 1, failureReason: 1 })
-      .lean<Array<Pick<OrderRecord, '_id' | 'status' | 'failureReason'>>>()
+      .lean<Array<Pick<OrderDoc, '_id' | 'status' | 'failureReason'>>>()
       .exec();
     return new Map(
       found.map((o) => [o._id.toString(), { status: o.status, failureReason: o.failureReason }]),

@@ -109,7 +109,7 @@ export class OrderPage extends PageOf(OrderView) {}
 
 export function toOrderView(order: OrderRecord): OrderView {
   return {
-    id: order._id.toString(),
+    id: order.id,
     status: order.status,
     items: order.items.map((item) => ({
       productId: item.productId,
