@@ -31,6 +31,29 @@ function execForm(lines: string[], instruction: string): string[] {
   return JSON.parse(line.slice(instruction.length + 1)) as string[];
 }
 
+describe('development image', () => {
+  it('holds everything `npm run dev` runs: the sources and tools/, none of them ignored', () => {
+    const development = stage('development');
+    for (const copy of [
+      'COPY tsconfig.json tsconfig.build.json ./',
+      'COPY src ./src',
+      'COPY tools ./tools',
+    ])
+      expect(development).toContain(copy);
+    expect(execForm(development, 'CMD')).toEqual(['npm', 'run', 'dev']);
+    const scripts = (
+      JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    // The runner and what it starts (the offline MongoDB server) live in tools/.
+    expect(scripts.dev).toMatch(/ tools\/dev\.ts$/);
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const needed of ['src', 'tools', 'tsconfig.json', 'tsconfig.build.json'])
+      expect(ignored).not.toContain(needed);
+  });
+});
+
 describe('production image', () => {
   const production = stage('production');
 
