@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import { json } from 'express';
 import helmet from 'helmet';
 import type winston from 'winston';
 import { mountQueueBoard } from './admin/queue-board.js';
@@ -8,6 +9,7 @@ import { httpMetrics } from './metrics/http-metrics.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { refuseDeepJson } from './common/json-depth.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { createValidationPipe } from './common/validation.js';
 
@@ -30,7 +32,8 @@ export function configureHttp(
       exposedHeaders: ['X-Request-Id', 'Retry-After'],
     });
   }
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
+  app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   app.use(cookieParser());
   mountQueueBoard(app, config);
   mountApiDocs(app, config);

@@ -1,4 +1,5 @@
 import { TestApp, createTestApp } from './support/app.js';
+import { MAX_JSON_DEPTH } from '../src/common/json-depth.js';
 
 describe('HTTP hardening', () => {
   let app: TestApp;
@@ -56,6 +57,47 @@ describe('HTTP hardening', () => {
       error: 'Payload Too Large',
       message: 'Request body is too large',
     });
+  });
+
+  it('refuses JSON nested past the depth limit with 400, before anything reads it (was a 500)', async () => {
+    // 40 KB nested inside a field each route declares: transforming it overflowed the stack and
+    // answered 500 (the review found it at 1,300 levels against the built server; jest's
+    // in-process app has a deeper stack).
+    const nested = `${'['.repeat(20000)}${']'.repeat(20000)}`;
+    const hostile: Array<[string, string]> = [
+      ['/auth/login', `{"email":${nested},"password":"pppppppppppp"}`],
+      ['/auth/register', `{"email":"deep@shop.test","password":"pppppppppppp","name":${nested}}`],
+      ['/order', `{"items":${nested}}`],
+    ];
+    const expected = {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `Request body is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`,
+    };
+    for (const [path, body] of hostile) {
+      const res = await app
+        .agent()
+        .post(path)
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(res.body).toEqual(expected);
+    }
+    // Nothing was written: the account of the refused registration does not exist.
+    await app
+      .agent()
+      .post('/auth/login')
+      .send({ email: 'deep@shop.test', password: 'pppppppppppp' })
+      .expect(401);
+    // At the limit the body is parsed and validated as usual.
+    const atLimit = `{"items":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`;
+    const validated = await app
+      .agent()
+      .post('/auth/login')
+      .set('content-type', 'application/json')
+      .send(atLimit)
+      .expect(400);
+    expect(validated.body.message).not.toContain('nested deeper');
   });
 
   it('answers unknown routes with 404 in the API error shape', async () => {

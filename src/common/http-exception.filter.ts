@@ -9,6 +9,7 @@ import {
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppError, ErrorKind } from './errors.js';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -100,6 +101,8 @@ function describeBodyParserError(cause: unknown): string | undefined {
   const type = (cause as { type?: unknown } | null | undefined)?.type;
   if (type === 'entity.parse.failed') return 'Request body is not valid JSON';
   if (type === 'entity.too.large') return 'Request body is too large';
+  if (type === 'entity.too.deep')
+    return `Request body is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return 'Request body encoding is not supported';
   return undefined;
