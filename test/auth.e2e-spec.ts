@@ -146,6 +146,32 @@ describe('auth (cookie JWTs)', () => {
       expect([...cookiesOf(res).keys()].sort()).toEqual(['access_token', 'refresh_token']);
     });
 
+    it('counts a password in UTF-8 bytes, as bcrypt does: past 72 bytes it is refused, never cut', async () => {
+      // 36 "é" are 36 characters but 72 bytes, all that bcrypt reads.
+      const full = 'é'.repeat(36);
+      const email = `bytes.${Date.now()}@shop.test`;
+      const tooLong = await app
+        .agent()
+        .post('/auth/register')
+        .send({ email, password: `${full}é`, name: 'Bytes' })
+        .expect(400);
+      expect(tooLong.body.message).toContain('password must be at most 72 bytes in UTF-8');
+      expect(await users.countDocuments({ email })).toBe(0);
+
+      await app
+        .agent()
+        .post('/auth/register')
+        .send({ email, password: full, name: 'Bytes' })
+        .expect(201);
+      await app.agent().post('/auth/login').send({ email, password: full }).expect(200);
+      // Same first 72 bytes, anything after: bcrypt alone would have let it in.
+      await app
+        .agent()
+        .post('/auth/login')
+        .send({ email, password: `${full}anything` })
+        .expect(401);
+    });
+
     it('gives the same 401 for a wrong password and an unknown email', async () => {
       const shopper = await registerShopper(app);
       const wrongPassword = await app

@@ -1,4 +1,5 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateBy, ValidationArguments } from 'class-validator';
 
 /**
  * Whitelisting validation for every body, query and parameter: unknown fields are rejected, types
@@ -35,3 +36,22 @@ export function describeValidationErrors(errors: ValidationError[], parent = '')
   walk(errors, parent);
   return messages.length ? messages.join('; ') : 'Invalid request';
 }
+
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional embedding, override and isolate controls,
+ * which make a name display as something else ("txt.exe" shown as "exe.txt"). Other Unicode,
+ * markup included, is kept: output escapes it.
+ */
+// eslint-disable-next-line no-control-regex
+const HIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+
+/** A name shown to people: no control or bidi override characters. */
+export const PlainName = () =>
+  ValidateBy({
+    name: 'plainName',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !HIDDEN_CHARACTERS.test(value),
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property ?? 'name'} must not contain control or bidirectional override characters`,
+    },
+  });

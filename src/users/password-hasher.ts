@@ -3,7 +3,18 @@ import * as bcrypt from 'bcrypt';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
-/** bcrypt hashing; bcrypt reads at most 72 bytes, so longer passwords are refused at the edge. */
+/** bcrypt reads at most this many bytes of a password: the rest would be ignored. */
+export const MAX_PASSWORD_BYTES = 72;
+
+export function passwordFits(password: string): boolean {
+  return Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES;
+}
+
+/**
+ * bcrypt hashing. bcrypt reads at most 72 bytes, so a longer password is refused at registration
+ * (RegisterDto) and never matches at login: otherwise any password sharing the first 72 bytes
+ * would sign in (36 "é" are 72 bytes).
+ */
 @Injectable()
 export class PasswordHasher {
   /** Compared against when the account does not exist, so both failures take the same time. */
@@ -18,7 +29,9 @@ export class PasswordHasher {
   }
 
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    const matches = await bcrypt.compare(password, hash ?? (await this.decoy));
-    return hash !== undefined && matches;
+    const fits = passwordFits(password);
+    // Compared in every case, so every refusal takes as long as a wrong password.
+    const matches = await bcrypt.compare(fits ? password : '', hash ?? (await this.decoy));
+    return fits && hash !== undefined && matches;
   }
 }

@@ -1,7 +1,20 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsString, Length, MaxLength, ValidateBy } from 'class-validator';
 import { Trim } from '../../common/trim.js';
+import { MAX_PASSWORD_BYTES, passwordFits } from '../../users/password-hasher.js';
+import { PlainName } from '../../common/validation.js';
+
+/** At most 72 bytes in UTF-8, what bcrypt reads: characters are not bytes ("é" is two). */
+const FitsBcrypt = () =>
+  ValidateBy({
+    name: 'fitsBcrypt',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && passwordFits(value),
+      defaultMessage: () =>
+        `password must be at most ${MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads no more; a character such as "é" is 2 bytes)`,
+    },
+  });
 
 const EmailField = () =>
   applyDecorators(
@@ -30,15 +43,17 @@ export class RegisterDto {
     example: 'correct horse battery staple',
     minLength: 8,
     maxLength: 72,
-    description: '8 to 72 characters (bcrypt reads at most 72 bytes)',
+    description: 'At least 8 characters and at most 72 bytes in UTF-8 (bcrypt reads no more)',
   })
   @IsString()
   @Length(8, 72)
+  @FitsBcrypt()
   password!: string;
 
   @ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 100 })
   @Trim()
   @IsString()
   @Length(1, 100)
+  @PlainName()
   name!: string;
 }

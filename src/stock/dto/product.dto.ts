@@ -13,6 +13,7 @@ import {
 } from 'class-validator';
 import { Page, PageOf } from '../../common/pagination.js';
 import type { ProductRecord } from '../stock.repository.js';
+import { PlainName } from '../../common/validation.js';
 
 export const MAX_PRICE = 100_000_000;
 export const MAX_QUANTITY = 1_000_000;
@@ -22,6 +23,7 @@ export class CreateProductDto {
   @Trim()
   @IsString()
   @Length(1, 200)
+  @PlainName()
   name!: string;
 
   @ApiProperty({ example: 'Porcelain, 80 ml', maxLength: 2000, required: false, default: '' })
