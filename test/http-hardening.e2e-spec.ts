@@ -1,5 +1,6 @@
 import { TestApp, createTestApp } from './support/app.js';
 import { MAX_JSON_DEPTH } from '../src/common/json-depth.js';
+import { signInAdmin } from './support/shop.js';
 
 describe('HTTP hardening', () => {
   let app: TestApp;
@@ -98,6 +99,35 @@ describe('HTTP hardening', () => {
       .send(atLimit)
       .expect(400);
     expect(validated.body.message).not.toContain('nested deeper');
+  });
+
+  it('refuses names with control or bidi override characters, keeps other Unicode (they were stored raw)', async () => {
+    const email = `names.${Date.now()}@shop.test`;
+    for (const name of ['Ada\u0000Lovelace', 'evil\u202Etxt.exe', 'tab\there', 'del\u007f']) {
+      const res = await app
+        .agent()
+        .post('/auth/register')
+        .send({ email, password: 'shopper-password', name })
+        .expect(400);
+      expect(res.body.message).toBe(
+        'name must not contain control or bidirectional override characters',
+      );
+    }
+    const admin = await signInAdmin(app);
+    const product = await admin
+      .post('/stock/products')
+      .send({ name: 'cup\u2066hidden', price: 100, currency: 'USD', quantity: 1 })
+      .expect(400);
+    expect(product.body.message).toBe(
+      'name must not contain control or bidirectional override characters',
+    );
+    // Nothing was stored; a name in any script, with markup, is kept as given.
+    const kept = await app
+      .agent()
+      .post('/auth/register')
+      .send({ email, password: 'shopper-password', name: 'Zoë <b>Ωμέγα</b> 山田' })
+      .expect(201);
+    expect(kept.body.user.name).toBe('Zoë <b>Ωμέγα</b> 山田');
   });
 
   it('answers unknown routes with 404 in the API error shape', async () => {
