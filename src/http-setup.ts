@@ -24,7 +24,18 @@ export function configureHttp(
   app.set('trust proxy', config.http.trustProxy);
   app.use(requestLogging(logger));
   app.use(httpMetrics(app.get(Metrics)));
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          // Only where the deployment says it is served over HTTPS (its cookies are Secure):
+          // over plain HTTP the directive would rewrite the operator pages' assets to https and
+          // leave Swagger UI and Bull Board blank.
+          upgradeInsecureRequests: config.cookieSecure ? [] : null,
+        },
+      },
+    }),
+  );
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.http.corsOrigins,

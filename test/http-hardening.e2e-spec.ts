@@ -130,6 +130,20 @@ describe('HTTP hardening', () => {
     expect(kept.body.user.name).toBe('Zoë <b>Ωμέγα</b> 山田');
   });
 
+  it('asks browsers to upgrade to https only where the deployment is served over HTTPS (it always did)', async () => {
+    const plain = await app.agent().get('/api/docs').expect(200);
+    expect(plain.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(plain.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+
+    const https = await createTestApp('hardening-https', { env: { COOKIE_SECURE: 'true' } });
+    try {
+      const res = await https.agent().get('/api/docs').expect(200);
+      expect(res.headers['content-security-policy']).toContain('upgrade-insecure-requests');
+    } finally {
+      await https.close();
+    }
+  });
+
   it('answers unknown routes with 404 in the API error shape', async () => {
     const res = await app.agent().get('/nope').expect(404);
     expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
