@@ -39,12 +39,12 @@ export async function start(config: AppConfig): Promise<RunningApp> {
       logger: nestLogger,
     });
     configureHttp(http, config, logger);
-    await http.listen(port);
+    await (config.host === undefined ? http.listen(port) : http.listen(port, config.host));
     server = http.getHttpServer();
     app = http;
   }
   logger.info(
-    `started in role ${config.role}${port === undefined ? ' (no HTTP listener)' : ` on port ${port}`}`,
+    `started in role ${config.role}${port === undefined ? ' (no HTTP listener)' : ` on ${config.host ?? 'every interface'}, port ${port}`}`,
     {
       context: 'Bootstrap',
     },

@@ -3,6 +3,7 @@
  * an API process that only accepts, worker processes that decide, and what signals and crashes do.
  */
 import { Queue } from 'bullmq';
+import { readFileSync } from 'node:fs';
 import mongoose, { Connection, Model } from 'mongoose';
 import request from 'supertest';
 import { ORDER_QUEUE } from '../src/order/order.queue.js';
@@ -196,5 +197,50 @@ describe('api and worker processes', () => {
       acknowledged.length,
     );
     expect(await conservationProblems(products, productId)).toEqual([]);
+  });
+});
+
+/** The addresses listening on `port`, from the kernel's socket tables (Linux). */
+function listeningAddresses(port: number): string[] {
+  const found: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (!local || state !== '0A') continue;
+      const [address, hexPort] = local.split(':');
+      if (Number.parseInt(hexPort, 16) !== port) continue;
+      if (address.length === 8) {
+        const bytes = address.match(/../g) ?? [];
+        found.push(
+          bytes
+            .reverse()
+            .map((b) => Number.parseInt(b, 16))
+            .join('.'),
+        );
+      } else {
+        found.push(/^0+$/.test(address) ? '::' : /^0+10000000$/i.test(address) ? '::1' : address);
+      }
+    }
+  }
+  return found.sort();
+}
+
+describe('listen address', () => {
+  const env = testEnv('listen');
+  afterAll(() => removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX));
+
+  it('binds HOST only, and every interface without it (it used to listen everywhere whatever was set)', async () => {
+    const loopback = await startAppProcess({ ...env, APP_ROLE: 'api', HOST: '127.0.0.1' });
+    try {
+      expect(listeningAddresses(Number(new URL(loopback.url).port))).toEqual(['127.0.0.1']);
+    } finally {
+      await loopback.stop();
+    }
+    const everywhere = await startAppProcess({ ...env, APP_ROLE: 'api' });
+    try {
+      expect(listeningAddresses(Number(new URL(everywhere.url).port))).toEqual(['::']);
+    } finally {
+      await everywhere.stop();
+    }
   });
 });

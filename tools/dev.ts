@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     ADMIN_PASSWORD: DEMO.admin.password,
     JWT_ACCESS_SECRET: secrets.access,
     JWT_REFRESH_SECRET: secrets.refresh,
+    // The demo admin password is printed below: only this machine reaches it unless HOST says so.
+    HOST: '127.0.0.1',
     ...(process.env as Record<string, string>),
     MONGODB_URI: db.url,
     REDIS_URL: redis.url,

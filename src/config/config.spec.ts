@@ -35,6 +35,15 @@ describe('loadConfig', () => {
     expect(config.admin).toBeUndefined();
   });
 
+  it('binds HOST when given, every interface otherwise, and refuses what is not an address', () => {
+    expect(loadConfig(base).host).toBeUndefined();
+    expect(loadConfig({ ...base, HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...base, HOST: '::1' }).host).toBe('::1');
+    expect(() => loadConfig({ ...base, HOST: 'http://x' })).toThrow(
+      'HOST must be an IP address or a host name',
+    );
+  });
+
   it('makes cookies Secure by default in production', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'production' }).cookieSecure).toBe(true);
     expect(

@@ -2,6 +2,8 @@
  * The application's configuration: read once from the environment, validated, typed. This is the
  * only module that reads `process.env`; everything else receives an `AppConfig`.
  */
+import { isIP } from 'node:net';
+
 export type AppRole = 'api' | 'worker' | 'all';
 export type NodeEnv = 'development' | 'test' | 'production';
 /** winston's levels, most severe first. */
@@ -12,6 +14,8 @@ export interface AppConfig {
   nodeEnv: NodeEnv;
   role: AppRole;
   port: number;
+  /** The address the HTTP listener binds; undefined: every interface. */
+  host?: string;
   logging: { level: LogLevel; dir?: string; pretty: boolean };
   /** Port of the worker role's health and metrics listener; none when unset. */
   workerHealthPort?: number;
@@ -109,6 +113,9 @@ export function loadConfig(env: Env): AppConfig {
     /^[A-Za-z0-9_:.-]{1,64}$/,
     'must be 1-64 characters of A-Z a-z 0-9 _ : . -',
   );
+  const host = raw(env, 'HOST');
+  if (host !== undefined && !isIP(host) && !/^[A-Za-z0-9.-]{1,253}$/.test(host))
+    throw new Error('HOST must be an IP address or a host name (e.g. 127.0.0.1, ::1, localhost)');
   const workerHealthPort =
     raw(env, 'WORKER_HEALTH_PORT') === undefined
       ? undefined
@@ -117,6 +124,7 @@ export function loadConfig(env: Env): AppConfig {
     nodeEnv,
     role: oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all'),
     port: integer(env, 'PORT', 8000, 0, 65535),
+    ...(host === undefined ? {} : { host }),
     logging: {
       level: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'http'),
       ...(logDir === undefined ? {} : { dir: logDir }),
