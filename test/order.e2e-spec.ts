@@ -48,6 +48,40 @@ describe('orders API', () => {
   afterAll(() => app.close());
 
   describe('POST /order', () => {
+    it('takes a product id in any case wherever the API takes one, as the catalog does (an order refused it)', async () => {
+      const shopper = await registerShopper(app);
+      const upper = cup.id.toUpperCase();
+      await admin.get(`/stock/products-with-stock/${upper}`).expect(200);
+      const res = await shopper.http
+        .post('/order')
+        .send({ items: [{ productId: upper, quantity: 1 }] })
+        .expect(202);
+      expect(res.body.items[0].productId).toBe(cup.id);
+      // Hexadecimal with a 0x prefix is not an ObjectId anywhere.
+      const prefixed = `0x${cup.id.slice(2)}`;
+      const refused = await shopper.http
+        .post('/order')
+        .send({ items: [{ productId: prefixed, quantity: 1 }] })
+        .expect(400);
+      expect(refused.body.message).toBe(
+        'items.0.productId must be a 24-character hexadecimal ObjectId',
+      );
+      await admin.get(`/stock/products-with-stock/${prefixed}`).expect(400);
+    });
+
+    it('pages only with plain decimal numbers within bounds (1e300 and 0x10 were accepted)', async () => {
+      for (const page of ['1e300', '0x10', '1.5', '0', '10001', ' 2'])
+        await app.agent().get('/stock/products-with-stock').query({ page }).expect(400);
+      for (const limit of ['1e2', '0x10', '101'])
+        await app.agent().get('/stock/products-with-stock').query({ limit }).expect(400);
+      const res = await app
+        .agent()
+        .get('/stock/products-with-stock')
+        .query({ page: '1', limit: '1' })
+        .expect(200);
+      expect(res.body).toMatchObject({ page: 1, limit: 1 });
+    });
+
     it('accepts an order with 202, priced from the catalog', async () => {
       const shopper = await registerShopper(app);
       const res = await shopper.http
@@ -145,12 +179,12 @@ describe('orders API', () => {
         [
           'operator object as productId',
           () => ({ items: [{ productId: { $gt: '' }, quantity: 1 }] }),
-          'items.0.productId must be a mongodb id',
+          'items.0.productId must be a 24-character hexadecimal ObjectId',
         ],
         [
           'malformed productId',
           () => ({ items: [{ productId: 'abc', quantity: 1 }] }),
-          'items.0.productId must be a mongodb id',
+          'items.0.productId must be a 24-character hexadecimal ObjectId',
         ],
         [
           'unknown product',

@@ -1,4 +1,6 @@
 import { Injectable, PipeTransform, ArgumentMetadata } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { ValidateBy } from 'class-validator';
 import { InvalidInputError } from './errors.js';
 
 const OBJECT_ID = /^[a-f0-9]{24}$/i;
@@ -19,3 +21,25 @@ export class ParseObjectIdPipe implements PipeTransform<unknown, string> {
     return value.toLowerCase();
   }
 }
+
+/**
+ * A body field holding an ObjectId: the same rule as ParseObjectIdPipe (24 hexadecimal digits, any
+ * case, normalised to lower case), so an id the API gave out is accepted in every place it fits.
+ */
+export const IsObjectIdField = (): PropertyDecorator => {
+  const normalise = Transform(({ value }: { value: unknown }) =>
+    isObjectIdString(value) ? value.toLowerCase() : value,
+  );
+  const validate = ValidateBy({
+    name: 'isObjectId',
+    validator: {
+      validate: (value: unknown) => isObjectIdString(value),
+      defaultMessage: (args) =>
+        `${args?.property ?? 'id'} must be a 24-character hexadecimal ObjectId`,
+    },
+  });
+  return (target, key) => {
+    normalise(target, key);
+    validate(target, key);
+  };
+};

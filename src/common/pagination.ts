@@ -1,26 +1,39 @@
 import type { Type as Class } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export const MAX_PAGE_SIZE = 100;
+export const MAX_PAGE = 10_000;
+
+/** A query number written as plain decimal digits only: `1e300`, `0x10`, `1.0` and ` 1` stay strings and fail IsInt. */
+const Digits = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-9]{1,9}$/.test(value) ? Number(value) : value,
+  );
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, default: 1, description: 'Page number, from 1' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_PAGE,
+    default: 1,
+    description: 'Page number, from 1, in decimal digits',
+  })
   @IsOptional()
-  @Type(() => Number)
+  @Digits()
   @IsInt()
   @Min(1)
+  @Max(MAX_PAGE)
   page: number = 1;
 
   @ApiPropertyOptional({
     minimum: 1,
     maximum: MAX_PAGE_SIZE,
     default: 20,
-    description: 'Items per page',
+    description: 'Items per page, in decimal digits',
   })
   @IsOptional()
-  @Type(() => Number)
+  @Digits()
   @IsInt()
   @Min(1)
   @Max(MAX_PAGE_SIZE)

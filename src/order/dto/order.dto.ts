@@ -6,7 +6,6 @@ import {
   ArrayUnique,
   IsArray,
   IsInt,
-  IsMongoId,
   Max,
   Min,
   ValidateNested,
@@ -16,13 +15,14 @@ import type { OrderStatus, PriorityLabel } from '../domain/order-state.js';
 import type { FailureReason } from '../domain/order-state.js';
 import type { OrderRecord } from '../order.repository.js';
 import { PageOf } from '../../common/pagination.js';
+import { IsObjectIdField } from '../../common/object-id.pipe.js';
 
 export const MAX_ORDER_LINES = 20;
 export const MAX_LINE_QUANTITY = 1000;
 
 export class OrderItemDto {
   @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a79', description: 'Product id (ObjectId)' })
-  @IsMongoId()
+  @IsObjectIdField()
   productId!: string;
 
   @ApiProperty({ example: 2, minimum: 1, maximum: MAX_LINE_QUANTITY })
