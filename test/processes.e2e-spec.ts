@@ -3,6 +3,9 @@
  * an API process that only accepts, worker processes that decide, and what signals and crashes do.
  */
 import { Queue } from 'bullmq';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import mongoose, { Connection, Model } from 'mongoose';
 import request from 'supertest';
@@ -12,6 +15,7 @@ import { Product, ProductSchema } from '../src/stock/product.schema.js';
 import { ADMIN, testEnv } from './support/app.js';
 import { removeDeploymentKeys } from '../tools/harness/services.js';
 import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
+import { ROOT } from '../tools/harness/processes.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
 import { waitFor } from '../tools/harness/wait.js';
 import { redisKeyPrefix } from '../src/config/config.js';
@@ -241,6 +245,32 @@ describe('listen address', () => {
       expect(listeningAddresses(Number(new URL(everywhere.url).port))).toEqual(['::']);
     } finally {
       await everywhere.stop();
+    }
+  });
+});
+
+describe('production secrets', () => {
+  it('refuses to start with equal or guessable JWT secrets, naming the variable (it used to start)', () => {
+    const strong = randomBytes(48).toString('base64url');
+    const cases: Array<[Record<string, string>, string]> = [
+      [
+        { JWT_ACCESS_SECRET: strong, JWT_REFRESH_SECRET: strong },
+        'Invalid configuration: JWT_REFRESH_SECRET must differ from JWT_ACCESS_SECRET',
+      ],
+      [
+        { JWT_ACCESS_SECRET: 'x'.repeat(64), JWT_REFRESH_SECRET: strong },
+        'Invalid configuration: JWT_ACCESS_SECRET looks guessable',
+      ],
+    ];
+    for (const [secrets, refusal] of cases) {
+      const env = testEnv('secrets', { NODE_ENV: 'production', BCRYPT_ROUNDS: '10', ...secrets });
+      const app = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+        env: { PATH: process.env.PATH ?? '', ...env, APP_ROLE: 'api', PORT: '0' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(app.status).toBe(1);
+      expect(app.stderr).toContain(refusal);
     }
   });
 });

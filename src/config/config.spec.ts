@@ -1,10 +1,17 @@
-import { ConfigError, loadConfig, parseDuration } from './config.js';
+import {
+  estimatedEntropyBits,
+  MIN_SECRET_BITS,
+  ConfigError,
+  loadConfig,
+  parseDuration,
+} from './config.js';
 
 const base = {
   MONGODB_URI: 'mongodb://127.0.0.1:27017/shop',
   REDIS_URL: 'redis://127.0.0.1:6379',
-  JWT_ACCESS_SECRET: 'a'.repeat(32),
-  JWT_REFRESH_SECRET: 'b'.repeat(32),
+  // 32 random bytes in hex, as production needs them.
+  JWT_ACCESS_SECRET: '3f9c1e7a5b2d8f4c6e0a9b7d5f3e1c2a4b6d8f0e2c4a6b8d0f1e3c5a7b9d2f4e',
+  JWT_REFRESH_SECRET: 'c81a2f6d0b4e9a3c7f5d1b8e2a6c4f0d9b3e7a1c5f2d8b6e0a4c9f3d7b1e5a2c',
 };
 
 function errorFor(env: Record<string, string>): ConfigError {
@@ -90,6 +97,34 @@ describe('loadConfig', () => {
     expect(
       errorFor({ ...base, NODE_ENV: 'test', JWT_ACCESS_SECRET: 'x'.repeat(31) }).variable,
     ).toBe('JWT_ACCESS_SECRET');
+  });
+
+  it('refuses, in production, JWT secrets that are the same or look guessable, naming the variable', () => {
+    const production = { ...base, NODE_ENV: 'production' };
+    expect(loadConfig(production).jwt.accessSecret).toBe(base.JWT_ACCESS_SECRET);
+    const same = errorFor({ ...production, JWT_REFRESH_SECRET: base.JWT_ACCESS_SECRET });
+    expect(same.variable).toBe('JWT_REFRESH_SECRET');
+    expect(same.message).toContain('must differ from JWT_ACCESS_SECRET');
+    for (const weak of ['x'.repeat(64), 'abcd'.repeat(16), 'ab'.repeat(40)]) {
+      const err = errorFor({ ...production, JWT_ACCESS_SECRET: weak });
+      expect(err.variable).toBe('JWT_ACCESS_SECRET');
+      expect(err.message).toContain('looks guessable');
+    }
+    const short = errorFor({
+      ...production,
+      JWT_ACCESS_SECRET: 'correct-horse-battery-staple-2026!',
+    });
+    expect(short.message).toContain('at least 43 characters in production');
+    // Outside production the length rule alone applies (tests and load runs use their own secrets).
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'test', JWT_ACCESS_SECRET: 'x'.repeat(32) }).jwt.accessSecret,
+    ).toBe('x'.repeat(32));
+  });
+
+  it('estimates the bits of a secret from its characters', () => {
+    expect(estimatedEntropyBits('x'.repeat(64))).toBe(0);
+    expect(estimatedEntropyBits('ab'.repeat(32))).toBe(64);
+    expect(estimatedEntropyBits(base.JWT_ACCESS_SECRET)).toBeGreaterThan(MIN_SECRET_BITS);
   });
 
   it('refuses weak bcrypt cost in production', () => {

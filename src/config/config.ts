@@ -99,6 +99,30 @@ export function redisKeyPrefix(queuePrefix: string): string {
 }
 
 const MIN_SECRET_LENGTH = 32;
+/** In production a secret must be at least as long as 32 random bytes written in base64. */
+export const MIN_PRODUCTION_SECRET_LENGTH = 43;
+/**
+ * …and carry at least this many bits by `estimatedEntropyBits`: 32 random bytes in hex (about 250)
+ * or base64 (about 215; below 175 in none of 100,000 draws) pass; a repeated character or a short
+ * repeated pattern does not.
+ */
+export const MIN_SECRET_BITS = 150;
+
+/**
+ * A secret's bits estimated from how often each of its characters occurs (Shannon). Random
+ * secrets come out a little under their true entropy; patterns far under it.
+ */
+export function estimatedEntropyBits(value: string): number {
+  const chars = [...value];
+  const counts = new Map<string, number>();
+  for (const ch of chars) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let perChar = 0;
+  for (const count of counts.values()) {
+    const p = count / chars.length;
+    perChar -= p * Math.log2(p);
+  }
+  return perChar * chars.length;
+}
 
 /** Parses and validates the environment; throws a ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
@@ -149,8 +173,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     cacheTtlMs: integer(env, 'CACHE_TTL_MS', 10_000, 0, 3_600_000),
     jwt: {
-      accessSecret: secret(env, 'JWT_ACCESS_SECRET', strict),
-      refreshSecret: secret(env, 'JWT_REFRESH_SECRET', strict),
+      ...jwtSecrets(env, strict, nodeEnv === 'production'),
       accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', '15m'),
       refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', '7d'),
     },
@@ -221,7 +244,7 @@ function url(env: Env, name: string, protocols: string[]): string {
   return value;
 }
 
-function secret(env: Env, name: string, strict: boolean): string {
+function secret(env: Env, name: string, strict: boolean, production = false): string {
   const value = raw(env, name);
   if (value === undefined) throw new ConfigError(name, 'is required');
   if (strict && value.length < MIN_SECRET_LENGTH) {
@@ -230,7 +253,28 @@ function secret(env: Env, name: string, strict: boolean): string {
       `must be at least ${MIN_SECRET_LENGTH} characters outside development`,
     );
   }
+  if (production && value.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    throw new ConfigError(
+      name,
+      `must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production (32 random bytes in base64), e.g. \`openssl rand -base64 48\``,
+    );
+  }
+  if (production && estimatedEntropyBits(value) < MIN_SECRET_BITS) {
+    throw new ConfigError(
+      name,
+      `looks guessable (about ${Math.round(estimatedEntropyBits(value))} bits; production needs ${MIN_SECRET_BITS}): use 32 or more random bytes, e.g. \`openssl rand -base64 48\``,
+    );
+  }
   return value;
+}
+
+/** The two JWT secrets: in production each hard to guess, and never the same. */
+function jwtSecrets(env: Env, strict: boolean, production: boolean) {
+  const accessSecret = secret(env, 'JWT_ACCESS_SECRET', strict, production);
+  const refreshSecret = secret(env, 'JWT_REFRESH_SECRET', strict, production);
+  if (production && accessSecret === refreshSecret)
+    throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
+  return { accessSecret, refreshSecret };
 }
 
 function pattern(env: Env, name: string, fallback: string, re: RegExp, rule: string): string {
