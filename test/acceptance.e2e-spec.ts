@@ -77,6 +77,17 @@ describe('the order path when MongoDB fails mid-batch', () => {
       env: { MONGODB_URI: proxy.url, MONGODB_CALL_TIMEOUT_MS: '1000' },
     });
   });
+  /** A shopper whose `order()` places one unit of a stocked product; one order went through already. */
+  async function orderingShopper() {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 100 });
+    const shopper = await registerShopper(app);
+    const order = () =>
+      shopper.http.post('/order').send({ items: [{ productId: product.id, quantity: 1 }] });
+    await order().expect(202);
+    return { order, shopper };
+  }
+
   afterAll(async () => {
     proxy.setCommandHook(undefined);
     await app.close();
@@ -84,12 +95,7 @@ describe('the order path when MongoDB fails mid-batch', () => {
   });
 
   it('answers 503, never 202, for the orders of a batch whose insert was cut off', async () => {
-    const admin = await signInAdmin(app);
-    const product = await createProduct(admin, { quantity: 100 });
-    const shopper = await registerShopper(app);
-    const order = () =>
-      shopper.http.post('/order').send({ items: [{ productId: product.id, quantity: 1 }] });
-    await order().expect(202);
+    const { order, shopper } = await orderingShopper();
 
     let cut = false;
     proxy.setCommandHook((command) => {
@@ -132,12 +138,7 @@ describe('the order path when MongoDB fails mid-batch', () => {
   }
 
   it('answers 503 within MONGODB_CALL_TIMEOUT_MS when the insert of its batch gets no answer', async () => {
-    const admin = await signInAdmin(app);
-    const product = await createProduct(admin, { quantity: 100 });
-    const shopper = await registerShopper(app);
-    const order = () =>
-      shopper.http.post('/order').send({ items: [{ productId: product.id, quantity: 1 }] });
-    await order().expect(202);
+    const { order } = await orderingShopper();
 
     const hold = silenceOnce('insert', 'orders');
     const started = Date.now();
