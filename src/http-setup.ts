@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import { json } from 'express';
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import type winston from 'winston';
 import { mountQueueBoard } from './admin/queue-board.js';
@@ -12,6 +13,8 @@ import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { refuseDeepJson } from './common/json-depth.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { createValidationPipe } from './common/validation.js';
+import { perAddressLimit } from './rate-limit/per-address-limit.js';
+import { RateLimiter } from './rate-limit/rate-limiter.js';
 
 export const BODY_LIMIT = '100kb';
 
@@ -41,8 +44,13 @@ export function configureHttp(
       origin: config.http.corsOrigins,
       credentials: true,
       exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      // The preflight is answered below, once it has counted toward the per-address limit.
+      preflightContinue: true,
     });
   }
+  // Before the body is read: a client over its limit costs one Redis call and a short answer.
+  app.use(perAddressLimit(app.get(RateLimiter), config.rateLimit.perIp));
+  if (config.http.corsOrigins.length > 0) app.use(answerPreflight);
   // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
   app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   app.use(cookieParser());
@@ -51,3 +59,13 @@ export function configureHttp(
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
 }
+
+/** A CORS preflight (the cors middleware has set its headers): 204, as the middleware would. */
+const answerPreflight: RequestHandler = (req, res, next) => {
+  if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+    res.setHeader('Content-Length', '0');
+    res.status(204).end();
+    return;
+  }
+  next();
+};

@@ -73,8 +73,41 @@ describe('rate limits', () => {
       );
     expect(statuses.slice(0, 40).every((s) => s === 200)).toBe(true);
     expect(statuses[40]).toBe(429);
-    // Health checks and metrics scrapes are never limited.
-    await app.agent().get('/health').set(from('203.0.113.4')).expect(200);
+    // Once blocked, a client is blocked on every route, health checks included.
+    const health = await app.agent().get('/health').set(from('203.0.113.4')).expect(429);
+    expect(Number(health.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('counts every request toward the per-address limit, whatever its answer or route (401, 403, 404, Swagger, Bull Board were free)', async () => {
+    const shopper = app.agent();
+    await shopper
+      .post('/auth/register')
+      .set(from('203.0.113.7'))
+      .send({ email: 'prober@shop.test', password: 'shopper-password', name: 'Prober' })
+      .expect(201);
+    const ip = from('203.0.113.5');
+    const probes = [
+      () => app.agent().get('/order').set(ip), // 401: no session
+      () => shopper.get('/admin/dlq').set(ip), // 403: not an admin
+      () => app.agent().get('/no-such-route').set(ip), // 404
+      () => app.agent().get('/api/docs').set(ip), // Swagger UI
+      () => app.agent().get('/api/docs-json').set(ip), // the OpenAPI document
+      () => app.agent().get('/admin/queues').set(ip), // Bull Board, anonymous
+      () => app.agent().get('/health').set(ip), // health check
+      () => app.agent().options('/order').set(ip), // OPTIONS without CORS
+    ];
+    const answers: number[] = [];
+    for (let i = 0; i < 40; i++) answers.push((await probes[i % probes.length]!()).status);
+    expect(new Set(answers)).toEqual(new Set([401, 403, 404, 200]));
+    // The 41st request of the window, whatever it is, is refused.
+    for (const probe of probes) {
+      const limited = await probe();
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    }
+    // The same routes from another address still answer.
+    await app.agent().get('/api/docs-json').set(from('203.0.113.6')).expect(200);
   });
 
   // Last: closing the replica removes the Redis keys under the shared prefix.

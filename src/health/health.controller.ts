@@ -8,7 +8,6 @@ import {
   MongooseHealthIndicator,
 } from '@nestjs/terminus';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { SkipRateLimit } from '../rate-limit/rate-limit.guard.js';
 import { Public } from '../auth/auth-user.js';
 import { RedisClient } from '../common/redis.js';
 import { OrderQueue } from '../order/order.queue.js';
@@ -17,7 +16,6 @@ const CHECK_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
 @Public()
-@SkipRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(

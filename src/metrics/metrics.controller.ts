@@ -1,13 +1,11 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { SkipRateLimit } from '../rate-limit/rate-limit.guard.js';
 import type { Response } from 'express';
 import { Public } from '../auth/auth-user.js';
 import { Metrics } from './metrics.service.js';
 
 @ApiTags('operations')
 @Public()
-@SkipRateLimit()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}

@@ -7,13 +7,10 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { LimitHit, RateLimiter } from './rate-limiter.js';
 
-/** Named limits: `per-ip` applies to every route; the others only where a route asks for them. */
+/** Limits a route asks for, on top of the per-address limit every request counts toward. */
 export type RouteLimit = 'auth' | 'orders';
 export const RATE_LIMIT_KEY = 'rateLimit';
-export const SKIP_RATE_LIMIT_KEY = 'skipRateLimit';
 export const RateLimit = (limit: RouteLimit) => SetMetadata(RATE_LIMIT_KEY, limit);
-/** Health checks and metrics scrapes: never limited. */
-export const SkipRateLimit = () => SetMetadata(SKIP_RATE_LIMIT_KEY, true);
 
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {
@@ -22,9 +19,10 @@ export class RateLimitedError extends AppError {
 }
 
 /**
- * This API's policy: a per-IP limit across all routes, a stricter per-IP limit on sign-in and
- * registration, and a per-user limit on placing orders, all counted by one Redis call. Runs after
- * authentication so the per-user limit knows the user. Over a limit: 429 with Retry-After.
+ * The route limits of this API: a stricter per-address limit on sign-in and registration, and a
+ * per-user limit on placing orders, counted by one Redis call (the per-address limit on every
+ * request is counted earlier, by `perAddressLimit`). Runs after authentication so the per-user
+ * limit knows the user. Over a limit: 429 with Retry-After.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -35,21 +33,20 @@ export class RateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(SKIP_RATE_LIMIT_KEY, targets))
-      return true;
+    const routeLimit = this.reflector.getAllAndOverride<RouteLimit | undefined>(RATE_LIMIT_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!routeLimit) return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const ip = `ip:${request.ip ?? 'unknown'}`;
     const limits = this.config.rateLimit;
-    const hits: LimitHit[] = [{ counter: `per-ip:${ip}`, limit: limits.perIp }];
-    const routeLimit = this.reflector.getAllAndOverride<RouteLimit | undefined>(
-      RATE_LIMIT_KEY,
-      targets,
-    );
-    if (routeLimit === 'auth') hits.push({ counter: `auth:${ip}`, limit: limits.auth });
+    const hits: LimitHit[] = [];
+    if (routeLimit === 'auth')
+      hits.push({ counter: `auth:ip:${request.ip ?? 'unknown'}`, limit: limits.auth });
     const user = request.user as AuthUser | undefined;
     if (routeLimit === 'orders' && user)
       hits.push({ counter: `orders:user:${user.id}`, limit: limits.orders });
+    if (hits.length === 0) return true;
     const retryAfter = await this.limiter.check(hits);
     if (retryAfter === 0) return true;
     context.switchToHttp().getResponse<Response>().setHeader('Retry-After', String(retryAfter));
