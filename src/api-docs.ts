@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './auth/cookies.js';
 import type { AppConfig } from './config/config.js';
+import { PlaceOrderDto } from './order/dto/order.dto.js';
 
 export const API_DOCS_PATH = 'api/docs';
 
@@ -23,13 +24,18 @@ export function mountApiDocs(app: NestExpressApplication, config: AppConfig): vo
       'Storefront and admin API of the order-processing backend. Authentication is by HTTP-only ' +
         'cookies: sign in with POST /auth/login (also from this page, with "Try it out") and the ' +
         'browser sends the `access_token` cookie with every later request. Errors are ' +
-        '`{statusCode, error, message}`. Admins also reach the queue dashboard at /admin/queues.',
+        '`{statusCode, error, message}`; validation errors add `problems` (`{field, problem}`, the ' +
+        'first ten) and `problemCount`. Admins also reach the queue dashboard at /admin/queues.',
     )
     .setVersion(packageVersion())
     .addCookieAuth(ACCESS_COOKIE, { type: 'apiKey' }, ACCESS_COOKIE)
     .addCookieAuth(REFRESH_COOKIE, { type: 'apiKey' }, REFRESH_COOKIE)
     .build();
-  const document = () => withResponseDescriptions(SwaggerModule.createDocument(app, info));
+  const document = () =>
+    withOrderLineLimit(
+      withResponseDescriptions(SwaggerModule.createDocument(app, info)),
+      config.limits.orderLines,
+    );
   SwaggerModule.setup(API_DOCS_PATH, app, document, {
     customSiteTitle: 'Order backend API',
   });
@@ -53,6 +59,15 @@ function withResponseDescriptions(document: OpenAPIObject): OpenAPIObject {
       }
     }
   }
+  return document;
+}
+
+/** The deployment's ORDER_MAX_LINES as the `maxItems` of an order's lines. */
+function withOrderLineLimit(document: OpenAPIObject, maxLines: number): OpenAPIObject {
+  type Schema = { properties?: Record<string, Schema>; maxItems?: number };
+  const order = document.components?.schemas?.[PlaceOrderDto.name] as Schema | undefined;
+  const items = order?.properties?.items;
+  if (items) items.maxItems = maxLines;
   return document;
 }
 

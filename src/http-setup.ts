@@ -12,7 +12,8 @@ import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { refuseDeepJson } from './common/json-depth.js';
 import { requestLogging } from './common/logging/http-logging.js';
-import { createValidationPipe } from './common/validation.js';
+import { BoundedValidationPipe } from './common/validation.js';
+import { ORDER_LINES_LIMIT } from './order/dto/order.dto.js';
 import { perAddressLimit } from './rate-limit/per-address-limit.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 
@@ -49,14 +50,16 @@ export function configureHttp(
     });
   }
   // Before the body is read: a client over its limit costs one Redis call and a short answer.
-  app.use(perAddressLimit(app.get(RateLimiter), config.rateLimit.perIp));
+  // (The worker role's listener serves only health and metrics to the operators' probes.)
+  if (config.role !== 'worker')
+    app.use(perAddressLimit(app.get(RateLimiter), config.rateLimit.perIp));
   if (config.http.corsOrigins.length > 0) app.use(answerPreflight);
   // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
   app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   app.use(cookieParser());
   mountQueueBoard(app, config);
   mountApiDocs(app, config);
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new BoundedValidationPipe({ [ORDER_LINES_LIMIT]: config.limits.orderLines }));
   app.useGlobalFilters(new HttpExceptionFilter());
 }
 

@@ -403,6 +403,8 @@ describe('admin operations', () => {
         statusCode: 400,
         error: 'Bad Request',
         message: 'jobId must be a 24-character hexadecimal ObjectId',
+        problems: [{ field: 'jobId', problem: 'must be a 24-character hexadecimal ObjectId' }],
+        problemCount: 1,
       });
       expect((await admin.get('/admin/dlq?limit=101').expect(400)).body.message).toMatch(
         /limit must not be greater than 100/,

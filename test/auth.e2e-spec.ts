@@ -108,7 +108,7 @@ describe('auth (cookie JWTs)', () => {
       ],
       [
         { email: 'x@shop.test', password: 'long-password', name: 'X', role: 'admin' },
-        'property role should not exist',
+        'role should not exist',
       ],
     ])('rejects %j with 400 naming %s, and stores nothing', async (body, message) => {
       const before = await users.countDocuments();

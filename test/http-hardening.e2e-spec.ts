@@ -1,6 +1,6 @@
 import { TestApp, createTestApp } from './support/app.js';
 import { MAX_JSON_DEPTH } from '../src/common/json-depth.js';
-import { signInAdmin } from './support/shop.js';
+import { registerShopper, signInAdmin } from './support/shop.js';
 
 describe('HTTP hardening', () => {
   let app: TestApp;
@@ -99,6 +99,97 @@ describe('HTTP hardening', () => {
       .send(atLimit)
       .expect(400);
     expect(validated.body.message).not.toContain('nested deeper');
+  });
+
+  it('refuses an order over the line limit for its length alone, in a short answer (33,000 empty lines took 856 ms and answered 6.2 MB)', async () => {
+    const shopper = await registerShopper(app);
+    const body = `{"items":[${Array.from({ length: 33_000 }, () => '{}').join(',')}]}`;
+    const res = await shopper.http
+      .post('/order')
+      .set('content-type', 'application/json')
+      .send(body)
+      .expect(400);
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'items must contain no more than 20 elements (33000 given)',
+      problems: [
+        { field: 'items', problem: 'must contain no more than 20 elements (33000 given)' },
+      ],
+      problemCount: 1,
+    });
+    expect(res.text.length).toBeLessThan(1024);
+    // Nothing was written or enqueued for the shopper.
+    expect((await shopper.http.get('/order').expect(200)).body.total).toBe(0);
+
+    // The limit is the deployment's: ORDER_MAX_LINES.
+    // Same secrets: passport keeps one 'jwt' strategy per process, the last app's.
+    const { accessSecret, refreshSecret } = app.config.jwt;
+    const strict = await createTestApp('hardening-lines', {
+      env: {
+        ORDER_MAX_LINES: '2',
+        JWT_ACCESS_SECRET: accessSecret,
+        JWT_REFRESH_SECRET: refreshSecret,
+      },
+    });
+    try {
+      const buyer = await registerShopper(strict);
+      const ids = ['a', 'b', 'c'].map((c) => c.repeat(24));
+      const three = await buyer.http
+        .post('/order')
+        .send({ items: ids.map((productId) => ({ productId, quantity: 1 })) })
+        .expect(400);
+      expect(three.body.message).toBe('items must contain no more than 2 elements (3 given)');
+      const docs = await strict.agent().get('/api/docs-json').expect(200);
+      expect(docs.body.components.schemas.PlaceOrderDto.properties.items.maxItems).toBe(2);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('answers validation errors with the first problems next to their fields and a count, bounded (8,000 unknown keys answered 318 KB)', async () => {
+    const keys = Object.fromEntries(Array.from({ length: 8000 }, (_, i) => [`k${i}`, 1]));
+    const res = await app
+      .agent()
+      .post('/auth/login')
+      .send({ email: 'x@shop.test', password: 'pppppppppppp', ...keys })
+      .expect(400);
+    expect(res.text.length).toBeLessThan(4096);
+    expect(res.body.problemCount).toBe(8000);
+    expect(res.body.problems).toHaveLength(10);
+    expect(res.body.problems[0]).toEqual({ field: 'k0', problem: 'should not exist' });
+    expect(res.body.message).toMatch(
+      /^k0 should not exist; k1 should not exist; .*; and 7990 more problems$/,
+    );
+
+    // A field named by the client is cut short in the answer.
+    const longName = 'x'.repeat(50_000);
+    const long = await app
+      .agent()
+      .post('/auth/login')
+      .send({ email: 'x@shop.test', password: 'pppppppppppp', [longName]: 1 })
+      .expect(400);
+    expect(long.text.length).toBeLessThan(1024);
+    expect(long.body.problems[0].field).toBe(`${'x'.repeat(99)}…`);
+
+    // Several problems of one body, each in place: what a storefront form shows beside its fields.
+    const shopper = await registerShopper(app);
+    const order = await shopper.http
+      .post('/order')
+      .send({ coupon: 'FREE', items: [{ productId: 'nope', quantity: 0 }] })
+      .expect(400);
+    expect(order.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message:
+        'coupon should not exist; items.0.productId must be a 24-character hexadecimal ObjectId; items.0.quantity must not be less than 1',
+      problems: [
+        { field: 'coupon', problem: 'should not exist' },
+        { field: 'items.0.productId', problem: 'must be a 24-character hexadecimal ObjectId' },
+        { field: 'items.0.quantity', problem: 'must not be less than 1' },
+      ],
+      problemCount: 3,
+    });
   });
 
   it('refuses names with control or bidi override characters, keeps other Unicode (they were stored raw)', async () => {

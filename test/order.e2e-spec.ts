@@ -189,17 +189,17 @@ describe('orders API', () => {
         [
           'unknown product',
           () => ({ items: [{ productId: '0123456789abcdef01234567', quantity: 1 }] }),
-          'items.0.productId: product 0123456789abcdef01234567 does not exist',
+          'items.0.productId names product 0123456789abcdef01234567, which does not exist',
         ],
         [
           'client-set price',
           () => ({ items: [{ productId: cup.id, quantity: 1, price: 1 }] }),
-          'items.0.price: property price should not exist',
+          'items.0.price should not exist',
         ],
         [
           'unknown top-level field',
           () => ({ items: [{ productId: cup.id, quantity: 1 }], total: 1 }),
-          'property total should not exist',
+          'total should not exist',
         ],
         [
           'same product twice',
@@ -222,6 +222,11 @@ describe('orders API', () => {
           .expect(400);
         expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
         expect(res.body.message).toContain(message);
+        // Each problem also stands next to its field, and the message joins them.
+        const [first, ...rest] = res.body.problems as Array<{ field: string; problem: string }>;
+        expect(first).toBeDefined();
+        expect(res.body.problemCount).toBeGreaterThanOrEqual(rest.length + 1);
+        expect(res.body.message).toContain(`${first?.field} ${first?.problem}`);
         expect(await orders.countDocuments()).toBe(ordersBefore);
         expect(await jobCount()).toBe(jobsBefore);
       });

@@ -76,7 +76,7 @@ describe('stock (catalog and inventory)', () => {
       [{ name: 'X', price: 1, currency: 'USD', quantity: -3 }, 'quantity must not be less than 0'],
       [
         { name: 'X', price: 1, currency: 'USD', quantity: 1, available: 5 },
-        'property available should not exist',
+        'available should not exist',
       ],
     ])('rejects %j with 400 naming %s and stores nothing', async (body, message) => {
       const before = await products.countDocuments();
@@ -126,7 +126,7 @@ describe('stock (catalog and inventory)', () => {
       [{ page: 0 }, 'page must not be less than 1'],
       [{ page: 'abc' }, 'page must be an integer number'],
       [{ limit: 2.5 }, 'limit must be an integer number'],
-      [{ sort: 'price' }, 'property sort should not exist'],
+      [{ sort: 'price' }, 'sort should not exist'],
     ])('rejects query %j with 400 naming %s', async (query, message) => {
       const res = await app.agent().get('/stock/products-with-stock').query(query).expect(400);
       expect(res.body.message).toContain(message);
@@ -182,7 +182,7 @@ describe('stock (catalog and inventory)', () => {
       [{ delta: 1.5 }, 'delta must be an integer number'],
       [{ delta: '5' }, 'delta must be an integer number'],
       [{}, 'delta'],
-      [{ delta: 5, version: 3 }, 'property version should not exist'],
+      [{ delta: 5, version: 3 }, 'version should not exist'],
     ])('rejects %j with 400 naming %s', async (body, message) => {
       const product = await createProduct(admin, { quantity: 3 });
       const res = await admin.patch(`/stock/products/${product.id}/stock`).send(body).expect(400);

@@ -1,5 +1,14 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { MAX_LISTED_PROBLEMS } from './validation.js';
+
+export class ProblemView {
+  @ApiProperty({ example: 'items.0.quantity', description: 'Full path of the field' })
+  field!: string;
+
+  @ApiProperty({ example: 'must not be greater than 1000' })
+  problem!: string;
+}
 
 /** The body of every error response. */
 export class ErrorResponse {
@@ -11,6 +20,19 @@ export class ErrorResponse {
 
   @ApiProperty({ example: 'items.0.quantity must not be greater than 1000' })
   message!: string;
+
+  @ApiPropertyOptional({
+    type: [ProblemView],
+    maxItems: MAX_LISTED_PROBLEMS,
+    description: `Validation errors: the first ${MAX_LISTED_PROBLEMS} problems, each next to its field`,
+  })
+  problems?: ProblemView[];
+
+  @ApiPropertyOptional({
+    example: 1,
+    description: 'Validation errors: how many problems there are',
+  })
+  problemCount?: number;
 }
 
 /** The statuses an error answer of this API can have, with what each says by default. */

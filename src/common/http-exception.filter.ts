@@ -10,6 +10,7 @@ import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppError, ErrorKind } from './errors.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
+import { Problem, RequestValidationError } from './validation.js';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -26,34 +27,52 @@ export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
+  /** Validation errors: the first problems, each next to its field, and how many there are. */
+  problems?: Problem[];
+  problemCount?: number;
 }
 
 /** The response an AppError becomes; also for Express middleware, where this filter does not run. */
 export function appErrorResponse(error: AppError): ErrorBody {
   const status = STATUS_BY_KIND[error.kind];
-  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: error.message };
+  const body: ErrorBody = {
+    statusCode: status,
+    error: STATUS_CODES[status] ?? 'Error',
+    message: error.message,
+  };
+  if (error instanceof RequestValidationError) {
+    body.problems = error.problems;
+    body.problemCount = error.problemCount;
+  }
+  return body;
 }
 
-/** The one error shape of the API: `{statusCode, error, message}`, message a single sentence. */
+/**
+ * The one error shape of the API: `{statusCode, error, message}`, message a single sentence, plus
+ * `problems` and `problemCount` for validation errors.
+ */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) return;
+    if (exception instanceof AppError) {
+      const body = appErrorResponse(exception);
+      response.status(body.statusCode).json(body);
+      return;
+    }
     const { status, message } = this.describe(exception);
     if (status >= 500)
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
       );
     const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
-    if (response.headersSent) return;
     response.status(status).json(body);
   }
 
   private describe(exception: unknown): { status: number; message: string } {
-    if (exception instanceof AppError)
-      return { status: STATUS_BY_KIND[exception.kind], message: exception.message };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const bodyProblem = describeBodyParserError(exception.cause);

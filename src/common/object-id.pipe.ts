@@ -1,7 +1,7 @@
 import { Injectable, PipeTransform, ArgumentMetadata } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { ValidateBy } from 'class-validator';
-import { InvalidInputError } from './errors.js';
+import { RequestValidationError } from './validation.js';
 
 const OBJECT_ID = /^[a-f0-9]{24}$/i;
 
@@ -14,9 +14,9 @@ export function isObjectIdString(value: unknown): value is string {
 export class ParseObjectIdPipe implements PipeTransform<unknown, string> {
   transform(value: unknown, metadata: ArgumentMetadata): string {
     if (!isObjectIdString(value)) {
-      throw new InvalidInputError(
-        `${metadata.data ?? 'id'} must be a 24-character hexadecimal ObjectId`,
-      );
+      throw new RequestValidationError([
+        { field: metadata.data ?? 'id', problem: 'must be a 24-character hexadecimal ObjectId' },
+      ]);
     }
     return value.toLowerCase();
   }

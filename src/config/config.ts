@@ -66,6 +66,8 @@ export interface AppConfig {
   admin?: { email: string; password: string };
   /** Acceptance group commit: orders arriving together are stored and enqueued together. */
   intake: { maxBatch: number; lingerMs: number };
+  /** Bounds on what one request may ask for, checked before its body is transformed. */
+  limits: { orderLines: number };
   queue: {
     prefix: string;
     workerConcurrency: number;
@@ -184,6 +186,7 @@ export function loadConfig(env: Env): AppConfig {
       maxBatch: integer(env, 'ORDER_BATCH_MAX', 256, 1, 10_000),
       lingerMs: integer(env, 'ORDER_BATCH_LINGER_MS', 2, 0, 100),
     },
+    limits: { orderLines: integer(env, 'ORDER_MAX_LINES', 20, 1, 500) },
     queue: {
       prefix: queuePrefix,
       workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 500),

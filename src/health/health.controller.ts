@@ -11,11 +11,13 @@ import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/sw
 import { Public } from '../auth/auth-user.js';
 import { RedisClient } from '../common/redis.js';
 import { OrderQueue } from '../order/order.queue.js';
+import { ApiErrors } from '../common/error-response.js';
 
 const CHECK_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
 @Public()
+@ApiErrors(429)
 @Controller('health')
 export class HealthController {
   constructor(

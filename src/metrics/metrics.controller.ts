@@ -3,9 +3,11 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Response } from 'express';
 import { Public } from '../auth/auth-user.js';
 import { Metrics } from './metrics.service.js';
+import { ApiErrors } from '../common/error-response.js';
 
 @ApiTags('operations')
 @Public()
+@ApiErrors(429)
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}

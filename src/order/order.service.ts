@@ -8,6 +8,7 @@ import {
   NotFoundError,
 } from '../common/errors.js';
 import type { Page } from '../common/pagination.js';
+import { RequestValidationError } from '../common/validation.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { Catalog } from '../stock/catalog.js';
 import { UsersService } from '../users/users.service.js';
@@ -63,7 +64,7 @@ export class OrderService {
       // A retry of an accepted order answers with that order even if the catalog changed since.
       const earlier = await this.earlierOrder(caller, idempotencyKey);
       if (earlier) return this.replay(earlier, requestHash);
-      throw new InvalidInputError(priced.problem);
+      throw new RequestValidationError([{ field: priced.field, problem: priced.problem }]);
     }
 
     const order = this.orders.newRecord({

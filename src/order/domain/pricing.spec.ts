@@ -38,7 +38,8 @@ describe('priceOrder', () => {
       ),
     ).toEqual({
       ok: false,
-      problem: expect.stringContaining('items.1.productId') as unknown,
+      field: 'items.1.productId',
+      problem: expect.stringContaining('does not exist') as unknown,
     });
     expect(priceOrder([{ productId: 'x', quantity: 1 }], catalog)).toMatchObject({ ok: false });
   });
@@ -53,6 +54,7 @@ describe('priceOrder', () => {
     );
     expect(result).toEqual({
       ok: false,
+      field: expect.stringMatching(/^items\.\d+\.productId$/) as unknown,
       problem: expect.stringContaining('same currency') as unknown,
     });
   });

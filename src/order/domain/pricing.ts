@@ -24,7 +24,7 @@ export interface PricedLine {
 
 export type PricingResult =
   | { ok: true; items: PricedLine[]; total: number; currency: string }
-  | { ok: false; problem: string };
+  | { ok: false; field: string; problem: string };
 
 export function priceOrder(
   lines: RequestedLine[],
@@ -37,13 +37,15 @@ export function priceOrder(
     if (!product || !product.active) {
       return {
         ok: false,
-        problem: `items.${index}.productId: product ${line.productId} does not exist or is no longer sold`,
+        field: `items.${index}.productId`,
+        problem: `names product ${line.productId}, which does not exist or is no longer sold`,
       };
     }
     if (currency !== undefined && product.currency !== currency) {
       return {
         ok: false,
-        problem: `items.${index}.productId: all products of one order must be priced in the same currency (${currency}, not ${product.currency})`,
+        field: `items.${index}.productId`,
+        problem: `is priced in ${product.currency}, but all products of one order must be priced in the same currency (${currency})`,
       };
     }
     currency = product.currency;
@@ -55,6 +57,7 @@ export function priceOrder(
       lineTotal: product.price * line.quantity,
     });
   }
-  if (currency === undefined) return { ok: false, problem: 'items must contain at least 1 line' };
+  if (currency === undefined)
+    return { ok: false, field: 'items', problem: 'must contain at least 1 line' };
   return { ok: true, items, total: items.reduce((sum, item) => sum + item.lineTotal, 0), currency };
 }

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
   ArrayMinSize,
   ArrayUnique,
   IsArray,
@@ -16,8 +15,10 @@ import type { FailureReason } from '../domain/order-state.js';
 import type { OrderRecord } from '../order.repository.js';
 import { PageOf } from '../../common/pagination.js';
 import { IsObjectIdField } from '../../common/object-id.pipe.js';
+import { MaxItemsFromConfig } from '../../common/validation.js';
 
-export const MAX_ORDER_LINES = 20;
+/** The configured limit (ORDER_MAX_LINES) on the lines of one order. */
+export const ORDER_LINES_LIMIT = 'orderLines';
 export const MAX_LINE_QUANTITY = 1000;
 
 export class OrderItemDto {
@@ -36,12 +37,11 @@ export class PlaceOrderDto {
   @ApiProperty({
     type: [OrderItemDto],
     minItems: 1,
-    maxItems: MAX_ORDER_LINES,
-    description: 'One line per product',
+    description: 'One line per product; at most ORDER_MAX_LINES lines (default 20)',
   })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_ORDER_LINES)
+  @MaxItemsFromConfig(ORDER_LINES_LIMIT)
   @ArrayUnique((item: OrderItemDto) => item?.productId, {
     message: 'items must not list the same productId twice',
   })
