@@ -11,6 +11,7 @@ import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { refuseDeepJson } from './common/json-depth.js';
+import { answerMalformedRequests } from './common/malformed-requests.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { BoundedValidationPipe } from './common/validation.js';
 import { ORDER_LINES_LIMIT } from './order/dto/order.dto.js';
@@ -26,6 +27,7 @@ export function configureHttp(
   logger: winston.Logger,
 ): void {
   app.set('trust proxy', config.http.trustProxy);
+  answerMalformedRequests(app.getHttpServer());
   app.use(requestLogging(logger));
   app.use(httpMetrics(app.get(Metrics)));
   app.use(

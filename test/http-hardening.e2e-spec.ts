@@ -235,6 +235,20 @@ describe('HTTP hardening', () => {
     }
   });
 
+  it('answers requests the HTTP parser refuses in the error shape, and keeps quoted paths short', async () => {
+    const big = await app.agent().get('/health').set('X-Padding', 'p'.repeat(20_000)).expect(431);
+    expect(big.body).toEqual({
+      statusCode: 431,
+      error: 'Request Header Fields Too Large',
+      message: expect.stringMatching(/^Request headers are too large: at most \d+ bytes in all$/),
+    });
+    const long = await app
+      .agent()
+      .get(`/nope?${'a=1&'.repeat(1000)}`)
+      .expect(404);
+    expect(long.body.message.length).toBeLessThanOrEqual(300);
+  });
+
   it('answers unknown routes with 404 in the API error shape', async () => {
     const res = await app.agent().get('/nope').expect(404);
     expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });

@@ -10,7 +10,9 @@ import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppError, ErrorKind } from './errors.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
-import { Problem, RequestValidationError } from './validation.js';
+import { Problem, RequestValidationError, cut } from './validation.js';
+
+const MAX_MESSAGE_CHARS = 300;
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -87,7 +89,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
         : typeof raw === 'string'
           ? raw
           : exception.message;
-      return { status, message };
+      // Such messages may quote the request ("Cannot GET /<path>?<query>"): keep the answer short.
+      return { status, message: cut(message, MAX_MESSAGE_CHARS) };
     }
     if (isDatabaseUnreachable(exception)) {
       return {

@@ -36,7 +36,8 @@ export class RequestValidationError extends AppError {
   }
 }
 
-function cut(text: string, max: number): string {
+/** `text`, cut to `max` characters with an ellipsis. */
+export function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
