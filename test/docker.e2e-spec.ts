@@ -161,6 +161,14 @@ describe('docker-compose.yml', () => {
     expect(compose.services.worker.env_file).toBeDefined();
   });
 
+  it('serves metrics of every app container on METRICS_PORT, published nowhere', () => {
+    for (const role of ['api', 'worker']) {
+      const port = compose.services[role].environment?.METRICS_PORT;
+      expect({ role, port }).toEqual({ role, port: expect.stringMatching(/^\d+$/) as unknown });
+      expect(compose.services[role].ports).toBeUndefined();
+    }
+  });
+
   it('starts things in order: data stores healthy, then the app, then Nginx', () => {
     for (const role of ['api', 'worker']) {
       expect(compose.services[role].depends_on).toEqual({
