@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './auth/cookies.js';
 import type { AppConfig } from './config/config.js';
+import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller.js';
 import { PlaceOrderDto } from './order/dto/order.dto.js';
 
 export const API_DOCS_PATH = 'api/docs';
@@ -30,6 +31,10 @@ export function mountApiDocs(app: NestExpressApplication, config: AppConfig): vo
     .setVersion(packageVersion())
     .addCookieAuth(ACCESS_COOKIE, { type: 'apiKey' }, ACCESS_COOKIE)
     .addCookieAuth(REFRESH_COOKIE, { type: 'apiKey' }, REFRESH_COOKIE)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, for GET /metrics only' },
+      METRICS_TOKEN_SCHEME,
+    )
     .build();
   const document = () =>
     withOrderLineLimit(

@@ -1,6 +1,7 @@
 /**
  * Starting and stopping one process in its role. `api` and `all` serve HTTP on PORT; `worker` runs
- * the processors with no listener, or only health and metrics on WORKER_HEALTH_PORT.
+ * the processors with no listener, or only health and metrics on WORKER_HEALTH_PORT. Any role may
+ * also serve its metrics on a listener of their own, METRICS_PORT.
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,12 +13,16 @@ import { AppModule } from './app.module.js';
 import { configureHttp } from './http-setup.js';
 import { createLogger } from './common/logging/logger.js';
 import type { AppConfig } from './config/config.js';
+import { listenForMetrics } from './metrics/metrics-listener.js';
+import { Metrics } from './metrics/metrics.service.js';
 
 export interface RunningApp {
   app: INestApplicationContext;
   logger: winston.Logger;
   /** The HTTP server, when this role listens. */
   server?: Server;
+  /** The metrics listener, with METRICS_PORT. */
+  metricsServer?: Server;
   /** Stops accepting connections, lets in-flight requests and active jobs finish, closes MongoDB and Redis. */
   shutdown(reason: string): Promise<void>;
 }
@@ -49,18 +54,30 @@ export async function start(config: AppConfig): Promise<RunningApp> {
       context: 'Bootstrap',
     },
   );
+  const metricsPort = config.metrics.port;
+  let metricsServer: Server | undefined;
+  if (metricsPort !== undefined) {
+    metricsServer = await listenForMetrics(app.get(Metrics), config, metricsPort, logger);
+    logger.info(
+      `metrics on ${config.metrics.host ?? 'every interface'}, port ${metricsPort}${config.metrics.token === undefined ? '' : ' (bearer token required)'}`,
+      { context: 'Bootstrap' },
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info(`shutting down: ${reason}`, { context: 'Bootstrap' });
-      if (server) await new Promise((resolve) => server?.close(resolve));
+      const closing = [server, metricsServer].flatMap((listener) =>
+        listener ? [new Promise((resolve) => listener.close(resolve))] : [],
+      );
+      await Promise.all(closing);
       await app.close();
       logger.info('shut down cleanly', { context: 'Bootstrap' });
     })();
     return stopping;
   };
-  return { app, logger, server, shutdown };
+  return { app, logger, server, metricsServer, shutdown };
 }
 
 /** SIGTERM/SIGINT → graceful shutdown, bounded by `timeoutMs`; exits 0 when clean, 1 otherwise. */

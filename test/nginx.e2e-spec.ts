@@ -3,6 +3,8 @@
  * in front of two API processes and a worker of the built app: everything a storefront does goes
  * through Nginx only.
  */
+import * as http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { ADMIN, testEnv } from './support/app.js';
 import { removeDeploymentKeys } from '../tools/harness/services.js';
@@ -19,6 +21,43 @@ interface AccessLine {
   context?: string;
 }
 
+/** A GET whose path goes out exactly as written: no client-side normalisation or encoding. */
+function rawGet(
+  base: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: hostname, port, path: rawPath, headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** /metrics as a client may spell it, in forms Nginx decodes and normalises to /metrics. */
+const METRICS_SPELLINGS = [
+  '/metrics',
+  '/metrics/',
+  '/metrics?format=text',
+  '/METRICS',
+  '/Metrics/',
+  '/%6Detrics',
+  '/%6d%65trics/',
+  '//metrics',
+  '/./metrics',
+  '/stock/../metrics',
+  '/metrics%2F',
+];
+
 function accessLines(app: AppProcess): AccessLine[] {
   return app.process
     .output()
@@ -28,7 +67,13 @@ function accessLines(app: AppProcess): AccessLine[] {
 }
 
 describe('behind Nginx', () => {
-  const env = testEnv('nginx', { TRUST_PROXY: 'loopback', LOG_LEVEL: 'http' });
+  // The APIs would serve /metrics to a holder of this token: Nginx must not, even to one.
+  const metricsToken = randomBytes(32).toString('base64url');
+  const env = testEnv('nginx', {
+    TRUST_PROXY: 'loopback',
+    LOG_LEVEL: 'http',
+    METRICS_TOKEN: metricsToken,
+  });
   const apps: AppProcess[] = [];
   let nginx: RunningNginx;
   let variables: Record<string, string>;
@@ -140,13 +185,42 @@ describe('behind Nginx', () => {
     expect(accessLines(second).length).toBeGreaterThan(5);
   });
 
-  it('keeps /admin/queues and /metrics from addresses that are not allowlisted', async () => {
+  it('keeps /admin/queues from addresses that are not allowlisted', async () => {
     await request(nginx.url).get('/admin/queues').expect(403);
     await request(nginx.url).get('/admin/queues/api/queues').expect(403);
-    await request(nginx.url).get('/metrics').expect(403);
     // The refusal is Nginx's: the request never reached an API process.
     expect(apps.flatMap(accessLines).some((l) => l.message?.includes('/admin/queues'))).toBe(false);
     expect(accessLog(nginx)).toContain('"uri":"/admin/queues","status":403');
+  });
+
+  it('never exposes /metrics: 404 from Nginx in every spelling, token or not, operators included (it used to pass /metrics/ and /METRICS on)', async () => {
+    const operatorNginx = await startNginx({
+      ...variables,
+      NGINX_PORT: String(await freePort()),
+      NGINX_ADMIN_ALLOW: '127.0.0.1 1;',
+    });
+    try {
+      // The second Nginx does count the test client as an operator.
+      expect((await request(operatorNginx.url).get('/admin/queues')).status).not.toBe(403);
+      for (const proxy of [nginx, operatorNginx]) {
+        for (const path of METRICS_SPELLINGS) {
+          const credentials: Array<Record<string, string>> = [
+            {},
+            { Authorization: `Bearer ${metricsToken}` },
+          ];
+          for (const headers of credentials) {
+            const res = await rawGet(proxy.url, path, headers);
+            expect({ path, headers, status: res.status }).toEqual({ path, headers, status: 404 });
+            expect(res.body).not.toContain('process_cpu_user_seconds_total');
+          }
+        }
+        expect(accessLog(proxy)).toContain('"uri":"/metrics","status":404');
+      }
+      // Nginx answered every one itself: none reached an API process.
+      expect(apps.flatMap(accessLines).filter((l) => /trics/i.test(l.message ?? ''))).toEqual([]);
+    } finally {
+      await operatorNginx.stop();
+    }
   });
 
   it('answers its own health check', async () => {

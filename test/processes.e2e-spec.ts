@@ -13,7 +13,7 @@ import { ORDER_QUEUE } from '../src/order/order.queue.js';
 import { Order, OrderSchema } from '../src/order/order.schema.js';
 import { Product, ProductSchema } from '../src/stock/product.schema.js';
 import { ADMIN, testEnv } from './support/app.js';
-import { removeDeploymentKeys } from '../tools/harness/services.js';
+import { freePort, removeDeploymentKeys } from '../tools/harness/services.js';
 import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
 import { ROOT } from '../tools/harness/processes.js';
 import { conservationProblems, settledStock } from './support/inventory.js';
@@ -245,6 +245,33 @@ describe('listen address', () => {
       expect(listeningAddresses(Number(new URL(everywhere.url).port))).toEqual(['::']);
     } finally {
       await everywhere.stop();
+    }
+  });
+
+  it('binds the metrics listener to METRICS_HOST, or to HOST without it', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    const withHost = await startAppProcess({
+      ...env,
+      APP_ROLE: 'api',
+      HOST: '127.0.0.1',
+      METRICS_PORT: String(first),
+    });
+    try {
+      expect(listeningAddresses(first)).toEqual(['127.0.0.1']);
+    } finally {
+      await withHost.stop();
+    }
+    const ownHost = await startAppProcess({
+      ...env,
+      APP_ROLE: 'api',
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(second),
+    });
+    try {
+      expect(listeningAddresses(second)).toEqual(['127.0.0.1']);
+      expect(listeningAddresses(Number(new URL(ownHost.url).port))).toEqual(['::']);
+    } finally {
+      await ownHost.stop();
     }
   });
 });

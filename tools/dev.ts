@@ -76,6 +76,14 @@ async function seed(base: string): Promise<void> {
   }
 }
 
+/** Where this run serves /metrics, by the rule of src/metrics/metrics-access.ts. */
+function metricsUrl(env: Record<string, string>, base: string): string {
+  const port = env.METRICS_PORT?.trim();
+  const token = env.METRICS_TOKEN?.trim() ? '  (Authorization: Bearer $METRICS_TOKEN)' : '';
+  if (port) return `http://127.0.0.1:${port}/metrics${token}`;
+  return token ? `${base}/metrics${token}` : 'not served (set METRICS_PORT or METRICS_TOKEN)';
+}
+
 async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   if (existsSync(path.join(ROOT, '.env'))) process.loadEnvFile(path.join(ROOT, '.env'));
@@ -92,6 +100,8 @@ async function main(): Promise<void> {
     JWT_REFRESH_SECRET: secrets.refresh,
     // The demo admin password is printed below: only this machine reaches it unless HOST says so.
     HOST: '127.0.0.1',
+    // The API port does not serve metrics; they get a listener of their own (docs/OPERATIONS.md).
+    METRICS_PORT: '9464',
     ...(process.env as Record<string, string>),
     MONGODB_URI: db.url,
     REDIS_URL: redis.url,
@@ -132,7 +142,7 @@ async function main(): Promise<void> {
     Swagger        ${base}/api/docs
     Bull Board     ${base}/admin/queues   (sign in as the admin first)
     Health         ${base}/health  ${base}/health/ready
-    Metrics        ${base}/metrics
+    Metrics        ${metricsUrl(env, base)}
     MongoDB        ${db.description}
     Redis          ${redis.description}
   Demo accounts (development only)

@@ -1,7 +1,7 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, Redis, RedisOptions } from 'ioredis';
-import type { AppConfig } from '../config/config.js';
+import { type AppConfig, ConfigError } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
 /** A Redis server or a Redis Cluster: the commands this application uses work on both. */
@@ -50,13 +50,44 @@ export function queueConnection(config: AppConfig['redis']): ConnectionOptions {
   return { url: config.url, maxRetriesPerRequest: null };
 }
 
+/** Redis's answers to credentials it does not accept (requirepass, ACL users). */
+const REFUSED_CREDENTIALS = /^(NOAUTH|WRONGPASS|NOPERM)\b|^ERR invalid (username-)?password/;
+/** How long start-up waits for the first answer of a Redis that neither accepts nor refuses. */
+const FIRST_ANSWER_MS = 3000;
+
+/**
+ * How the connection's first attempt ends: undefined once it is ready, when Redis is unreachable
+ * (an outage: the app starts and waits for it) or after FIRST_ANSWER_MS; Redis's refusal when it
+ * refuses the credentials of REDIS_URL.
+ */
+function credentialsRefusal(connection: RedisConnection): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const settle = (refusal: string | undefined) => {
+      clearTimeout(timer);
+      connection.off('ready', onReady);
+      connection.off('error', onError);
+      resolve(refusal);
+    };
+    const onReady = () => settle(undefined);
+    const onError = (err: Error & { lastNodeError?: Error }) => {
+      const message = (err.lastNodeError ?? err).message;
+      settle(REFUSED_CREDENTIALS.test(message) ? message : undefined);
+    };
+    const timer = setTimeout(() => settle(undefined), FIRST_ANSWER_MS);
+    connection.on('ready', onReady);
+    connection.on('error', onError);
+  });
+}
+
 /**
  * A Redis connection for everything that is not a BullMQ queue (readiness pings, rate limits,
  * cache invalidations). It fails fast while Redis is down instead of queueing commands in memory.
+ * Start-up fails when Redis refuses the credentials of REDIS_URL: that never heals by retrying.
  */
 @Injectable()
-export class RedisClient implements OnApplicationShutdown {
+export class RedisClient implements OnModuleInit, OnApplicationShutdown {
   readonly redis: RedisConnection;
+  private readonly firstAnswer: Promise<string | undefined>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.redis = connectRedis(config.redis, {
@@ -65,6 +96,17 @@ export class RedisClient implements OnApplicationShutdown {
     });
     // Connection errors surface through the commands that need Redis; ioredis keeps reconnecting.
     this.redis.on('error', () => undefined);
+    this.firstAnswer = credentialsRefusal(this.redis);
+  }
+
+  async onModuleInit(): Promise<void> {
+    const refusal = await this.firstAnswer;
+    if (refusal === undefined) return;
+    this.redis.disconnect();
+    throw new ConfigError(
+      'REDIS_URL',
+      `was refused by Redis (${refusal.trim()}): put the password in it, redis://:PASSWORD@host:6379 (redis://USER:PASSWORD@host:6379 for an ACL user)`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -51,6 +51,63 @@ describe('loadConfig', () => {
     );
   });
 
+  it('serves metrics on METRICS_PORT at METRICS_HOST or HOST, with METRICS_TOKEN when set', () => {
+    expect(loadConfig(base).metrics).toEqual({});
+    expect(loadConfig({ ...base, HOST: '127.0.0.1', METRICS_PORT: '9464' }).metrics).toEqual({
+      port: 9464,
+      host: '127.0.0.1',
+    });
+    const token = 'mT0k-en_'.repeat(6);
+    expect(
+      loadConfig({
+        ...base,
+        HOST: '127.0.0.1',
+        METRICS_HOST: '10.0.0.5',
+        METRICS_PORT: '9464',
+        METRICS_TOKEN: token,
+      }).metrics,
+    ).toEqual({ port: 9464, host: '10.0.0.5', token });
+  });
+
+  it.each([
+    [{ METRICS_PORT: '0' }, 'between 1 and 65535'],
+    [{ METRICS_PORT: '8000' }, 'must differ from PORT'],
+    [
+      { APP_ROLE: 'worker', WORKER_HEALTH_PORT: '8001', METRICS_PORT: '8001' },
+      'must differ from WORKER_HEALTH_PORT',
+    ],
+  ])('refuses the metrics port of %j', (override, problem) => {
+    const err = errorFor({ ...base, ...override });
+    expect(err.variable).toBe('METRICS_PORT');
+    expect(err.message).toContain(problem);
+  });
+
+  it('refuses a METRICS_HOST that is not an address', () => {
+    expect(errorFor({ ...base, METRICS_HOST: 'http://x' }).variable).toBe('METRICS_HOST');
+  });
+
+  it('holds METRICS_TOKEN to the rules of the JWT secrets, in bearer-token characters', () => {
+    const production = { ...base, NODE_ENV: 'production' };
+    const strong = 'Zq3vN8xK2mB7rT5wY1cF6hJ9pL4sD0gA+eU/iO-._~kW';
+    expect(loadConfig({ ...production, METRICS_TOKEN: strong }).metrics.token).toBe(strong);
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ NODE_ENV: 'test', METRICS_TOKEN: 'short' }, 'at least 32 characters'],
+      [{ ...production, METRICS_TOKEN: 'm'.repeat(64) }, 'looks guessable'],
+      [{ ...production, METRICS_TOKEN: `${strong}!"` }, 'a bearer token'],
+      [
+        { ...production, METRICS_TOKEN: base.JWT_ACCESS_SECRET },
+        'must differ from JWT_ACCESS_SECRET',
+      ],
+    ];
+    for (const [override, problem] of cases) {
+      const err = errorFor({ ...base, ...override });
+      expect({ variable: err.variable, message: err.message }).toEqual({
+        variable: 'METRICS_TOKEN',
+        message: expect.stringContaining(problem) as unknown,
+      });
+    }
+  });
+
   it('makes cookies Secure by default in production', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'production' }).cookieSecure).toBe(true);
     expect(

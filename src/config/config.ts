@@ -19,6 +19,19 @@ export interface AppConfig {
   logging: { level: LogLevel; dir?: string; pretty: boolean };
   /** Port of the worker role's health and metrics listener; none when unset. */
   workerHealthPort?: number;
+  /**
+   * Where Prometheus metrics are served, and to whom. Without `port` they are served on the
+   * process's HTTP listener: on a worker's health port to anyone who reaches it, on the API port
+   * only with `token` (otherwise 404). With `token`, every place asks for it.
+   */
+  metrics: {
+    /** Port of a listener that serves only /metrics (and then the HTTP listener does not). */
+    port?: number;
+    /** The address that listener binds: METRICS_HOST, else HOST; undefined: every interface. */
+    host?: string;
+    /** Bearer token a scrape must present (METRICS_TOKEN). */
+    token?: string;
+  };
   /** How long shutdown waits for in-flight requests and active jobs. */
   shutdownTimeoutMs: number;
   http: {
@@ -139,17 +152,23 @@ export function loadConfig(env: Env): AppConfig {
     /^[A-Za-z0-9_:.-]{1,64}$/,
     'must be 1-64 characters of A-Z a-z 0-9 _ : . -',
   );
-  const host = raw(env, 'HOST');
-  if (host !== undefined && !isIP(host) && !/^[A-Za-z0-9.-]{1,253}$/.test(host))
-    throw new Error('HOST must be an IP address or a host name (e.g. 127.0.0.1, ::1, localhost)');
-  const workerHealthPort =
-    raw(env, 'WORKER_HEALTH_PORT') === undefined
-      ? undefined
-      : integer(env, 'WORKER_HEALTH_PORT', 0, 1, 65535);
+  const host = listenAddress(env, 'HOST');
+  const role = oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all');
+  const port = integer(env, 'PORT', 8000, 0, 65535);
+  const workerHealthPort = optionalPort(env, 'WORKER_HEALTH_PORT');
+  const jwt = jwtSecrets(env, strict, nodeEnv === 'production');
+  const metricsHost = listenAddress(env, 'METRICS_HOST') ?? host;
+  const metricsPort = optionalPort(env, 'METRICS_PORT');
+  if (metricsPort !== undefined) {
+    const [name, httpPort] =
+      role === 'worker' ? ['WORKER_HEALTH_PORT', workerHealthPort] : ['PORT', port];
+    if (metricsPort === httpPort) throw new ConfigError('METRICS_PORT', `must differ from ${name}`);
+  }
+  const metricsToken = bearerToken(env, 'METRICS_TOKEN', strict, nodeEnv === 'production', jwt);
   return {
     nodeEnv,
-    role: oneOf(env, 'APP_ROLE', ['api', 'worker', 'all'], 'all'),
-    port: integer(env, 'PORT', 8000, 0, 65535),
+    role,
+    port,
     ...(host === undefined ? {} : { host }),
     logging: {
       level: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'http'),
@@ -157,6 +176,11 @@ export function loadConfig(env: Env): AppConfig {
       pretty: nodeEnv === 'development',
     },
     ...(workerHealthPort === undefined ? {} : { workerHealthPort }),
+    metrics: {
+      ...(metricsPort === undefined ? {} : { port: metricsPort }),
+      ...(metricsHost === undefined ? {} : { host: metricsHost }),
+      ...(metricsToken === undefined ? {} : { token: metricsToken }),
+    },
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     http: { corsOrigins: origins(env, 'CORS_ORIGINS'), trustProxy: trustProxy(env, 'TRUST_PROXY') },
     rateLimit: {
@@ -175,7 +199,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     cacheTtlMs: integer(env, 'CACHE_TTL_MS', 10_000, 0, 3_600_000),
     jwt: {
-      ...jwtSecrets(env, strict, nodeEnv === 'production'),
+      ...jwt,
       accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', '15m'),
       refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', '7d'),
     },
@@ -278,6 +302,45 @@ function jwtSecrets(env: Env, strict: boolean, production: boolean) {
   if (production && accessSecret === refreshSecret)
     throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
   return { accessSecret, refreshSecret };
+}
+
+/**
+ * A bearer token, held to the rules of the JWT secrets and written in the token68 characters an
+ * Authorization header carries (base64, base64url or hex all are). In production it must not be
+ * a JWT secret: a scrape sends it over the network.
+ */
+function bearerToken(
+  env: Env,
+  name: string,
+  strict: boolean,
+  production: boolean,
+  jwt: { accessSecret: string; refreshSecret: string },
+): string | undefined {
+  if (raw(env, name) === undefined) return undefined;
+  const value = secret(env, name, strict, production);
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(value))
+    throw new ConfigError(
+      name,
+      'must be letters, digits and - . _ ~ + / (a bearer token), e.g. `openssl rand -base64 48`',
+    );
+  if (production && (value === jwt.accessSecret || value === jwt.refreshSecret))
+    throw new ConfigError(name, 'must differ from JWT_ACCESS_SECRET and JWT_REFRESH_SECRET');
+  return value;
+}
+
+/** An address to bind: an IP address or a host name; undefined when unset (every interface). */
+function listenAddress(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
+  if (value !== undefined && !isIP(value) && !/^[A-Za-z0-9.-]{1,253}$/.test(value))
+    throw new ConfigError(
+      name,
+      'must be an IP address or a host name (e.g. 127.0.0.1, ::1, localhost)',
+    );
+  return value;
+}
+
+function optionalPort(env: Env, name: string): number | undefined {
+  return raw(env, name) === undefined ? undefined : integer(env, name, 0, 1, 65535);
 }
 
 function pattern(env: Env, name: string, fallback: string, re: RegExp, rule: string): string {

@@ -82,13 +82,18 @@ export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Starts a throwaway `redis-server` (no persistence unless asked) on the given or a free port. */
+/**
+ * Starts a throwaway `redis-server` (no persistence unless asked) on the given or a free port;
+ * with `password`, it requires it (requirepass) and `url` carries it.
+ */
 export async function startRedisServer(
-  options: { port?: number; dir?: string; appendOnly?: boolean } = {},
+  options: { port?: number; dir?: string; appendOnly?: boolean; password?: string } = {},
 ): Promise<Service & { port: number; process: StartedProcess }> {
   const port = options.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--daemonize', 'no'];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
+  // redis-server replaces its process title, so the password does not stay visible in `ps`.
+  if (options.password !== undefined) args.push('--requirepass', options.password);
   if (options.dir) {
     mkdirSync(options.dir, { recursive: true });
     args.push('--dir', options.dir);
@@ -96,12 +101,14 @@ export async function startRedisServer(
   const proc = await startProcess('redis-server', args, /Ready to accept connections/, {
     label: 'redis-server',
   });
-  const url = `redis://127.0.0.1:${port}`;
+  const credentials =
+    options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
+  const url = `redis://${credentials}127.0.0.1:${port}`;
   return {
     url,
     port,
     process: proc,
-    description: `redis-server started by the harness at ${url}`,
+    description: `redis-server started by the harness at ${redactUrl(url)}`,
     stop: async () => {
       await proc.stop('SIGTERM');
     },
