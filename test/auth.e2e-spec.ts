@@ -1,31 +1,10 @@
 import { getModelToken } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import request from 'supertest';
 import { User } from '../src/users/user.schema.js';
 import { ADMIN, TestApp, createTestApp } from './support/app.js';
+import { cookiesOf } from './support/cookies.js';
 import { registerShopper, signIn, signInAdmin } from './support/shop.js';
 import { waitFor } from '../tools/harness/wait.js';
-
-interface Cookie {
-  name: string;
-  value: string;
-  attributes: string[];
-}
-
-function cookiesOf(res: request.Response): Map<string, Cookie> {
-  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
-  const cookies = new Map<string, Cookie>();
-  for (const line of header ?? []) {
-    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-    const [name, ...value] = pair.split('=');
-    cookies.set(name, {
-      name,
-      value: value.join('='),
-      attributes: attributes.map((a) => a.toLowerCase()),
-    });
-  }
-  return cookies;
-}
 
 describe('auth (cookie JWTs)', () => {
   let app: TestApp;

@@ -13,7 +13,8 @@ export class RefreshToken {
   @Prop({ required: true, index: true })
   family!: string;
 
-  @Prop({ required: true })
+  /** Indexed: a password change revokes every family of the account. */
+  @Prop({ required: true, index: true })
   userId!: string;
 
   /** MongoDB's TTL monitor removes the record once the token could no longer be used anyway. */

@@ -7,14 +7,11 @@ import { AuthenticationError } from '../common/errors.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Role } from '../users/user.schema.js';
+import type { AccessClaims } from './access-token.js';
 import { TokenPair } from './cookies.js';
 import { tokenCodec } from './jwt-keys.js';
 import { RefreshToken } from './refresh-token.schema.js';
-
-export interface AccessClaims {
-  sub: string;
-  role: Role;
-}
+import { SessionRevocation } from './session-revocation.js';
 
 interface RefreshClaims {
   sub: string;
@@ -31,13 +28,20 @@ export class TokensService {
   constructor(
     @InjectModel(RefreshToken.name) private readonly refreshTokens: Model<RefreshToken>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly revocation: SessionRevocation,
   ) {
     this.accessTokens = tokenCodec(config.jwt.accessSecret, config.jwt.accessTtlSeconds);
     this.refreshTokenCodec = tokenCodec(config.jwt.refreshSecret, config.jwt.refreshTtlSeconds);
   }
 
-  /** Starts a session (new family) or continues one (rotation). */
-  async issue(user: { id: string; role: Role }, family: string = randomUUID()): Promise<TokenPair> {
+  /**
+   * Starts a session (new family) or continues one (rotation). `version`: the account's token
+   * version, read before the account was (SessionRevocation.currentVersion).
+   */
+  async issue(
+    user: { id: string; role: Role },
+    { family = randomUUID(), version }: { family?: string; version?: string } = {},
+  ): Promise<TokenPair> {
     const jti = randomUUID();
     const { refreshTtlSeconds } = this.config.jwt;
     await this.refreshTokens.create({
@@ -49,6 +53,8 @@ export class TokensService {
     const accessToken = await this.accessTokens.signAsync({
       sub: user.id,
       role: user.role,
+      sid: family,
+      ...(version === undefined ? {} : { sv: version }),
     } satisfies AccessClaims);
     const refreshToken = await this.refreshTokenCodec.signAsync({
       sub: user.id,
@@ -93,10 +99,22 @@ export class TokensService {
     if (claims) await this.revokeFamily(claims.fam);
   }
 
+  /**
+   * Ends every session of the account (its password changed): no refresh token of it works any
+   * more, and its access tokens are refused from the next request on.
+   */
+  async endSessionsOf(userId: string): Promise<void> {
+    await this.refreshTokens
+      .updateMany({ userId, revokedAt: null }, { $set: { revokedAt: new Date() } })
+      .exec();
+    await this.revocation.outdateTokens(userId);
+  }
+
   private async revokeFamily(family: string): Promise<void> {
     await this.refreshTokens
       .updateMany({ family, revokedAt: null }, { $set: { revokedAt: new Date() } })
       .exec();
+    await this.revocation.endSession(family);
   }
 
   private async verifyRefresh(token: string | undefined): Promise<RefreshClaims> {
