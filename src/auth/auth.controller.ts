@@ -79,7 +79,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Rotate both auth cookies using the refresh cookie',
     description:
-      'Refresh tokens are single-use: presenting one that was already rotated revokes the whole session.',
+      'Refresh tokens are single-use: presenting one again more than REFRESH_GRACE_SECONDS (default 5) after its rotation revokes the whole session. Within that window (two tabs refreshing at once) it is answered with the same new pair as the first time.',
   })
   @ApiCookieAuth('refresh_token')
   @ApiOkResponse({ type: UserEnvelope })

@@ -8,6 +8,7 @@ import { TokenPair } from './cookies.js';
 import { RegisterDto, LoginDto } from './dto/credentials.dto.js';
 import { SessionRevocation } from './session-revocation.js';
 import { TokensService } from './tokens.service.js';
+import type { Rotation } from './tokens.service.js';
 
 export interface Session {
   user: UserDocument;
@@ -52,7 +53,7 @@ export class AuthService implements OnApplicationBootstrap {
       name: dto.name,
     });
     // A new account has no token version yet.
-    return { user, tokens: await this.tokens.issue({ id: user.id, role: user.role }) };
+    return { user, tokens: await this.tokens.start({ id: user.id, role: user.role }) };
   }
 
   async login(dto: LoginDto): Promise<Session> {
@@ -61,10 +62,13 @@ export class AuthService implements OnApplicationBootstrap {
     return this.issue(user.id, INVALID_CREDENTIALS);
   }
 
-  /** Rotates the session: the presented refresh token is spent, a new pair is issued in its family. */
+  /**
+   * Rotates the session: the presented refresh token is spent, a new pair is issued in its family
+   * (or, for a repeat within the grace window, the pair its rotation issued).
+   */
   async refresh(refreshToken: string | undefined): Promise<Session> {
-    const { userId, family } = await this.tokens.consume(refreshToken);
-    return this.issue(userId, 'Invalid refresh token', family);
+    const rotation = await this.tokens.rotate(refreshToken);
+    return this.issue(rotation.userId, 'Invalid refresh token', rotation);
   }
 
   logout(refreshToken: string | undefined): Promise<void> {
@@ -76,19 +80,16 @@ export class AuthService implements OnApplicationBootstrap {
    * (see SessionRevocation.currentVersion), so a token never carries a role older than its version:
    * a role change that lands in between makes the token outdated, never wrongly current.
    */
-  private async issue(userId: string, missing: string, family?: string): Promise<Session> {
+  private async issue(userId: string, missing: string, rotation?: Rotation): Promise<Session> {
     const version = await this.revocation.currentVersion(userId);
     const user = await this.users.findById(userId);
     if (!user) throw new AuthenticationError(missing);
+    const account = { id: user.id, role: user.role };
     return {
       user,
-      tokens: await this.tokens.issue(
-        { id: user.id, role: user.role },
-        {
-          ...(family === undefined ? {} : { family }),
-          ...(version === undefined ? {} : { version }),
-        },
-      ),
+      tokens: rotation
+        ? await this.tokens.continue(account, rotation, version)
+        : await this.tokens.start(account, version),
     };
   }
 }

@@ -60,6 +60,11 @@ export interface AppConfig {
     refreshSecret: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /**
+     * A refresh token presented again this long after its rotation (two tabs refreshing at once)
+     * is answered with the pair its rotation issued instead of ending the session as reuse.
+     */
+    refreshGraceSeconds: number;
   };
   cookieSecure: boolean;
   bcryptRounds: number;
@@ -176,6 +181,7 @@ export function loadConfig(env: Env): AppConfig {
       ...jwtSecrets(env, strict, nodeEnv === 'production'),
       accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', '15m'),
       refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', '7d'),
+      refreshGraceSeconds: integer(env, 'REFRESH_GRACE_SECONDS', 5, 0, 60),
     },
     cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
     bcryptRounds: integer(env, 'BCRYPT_ROUNDS', 12, nodeEnv === 'production' ? 10 : 4, 15),
