@@ -1,19 +1,18 @@
 /**
  * How an access token is checked, in one place for both gates: the passport strategy that guards
  * the Nest routes and `AccessTokenVerifier.verify`, which guards what is mounted on Express
- * directly (the queue dashboard). Same secret, issuer, algorithm, claims and revocation check, so
- * neither can drift.
+ * directly (the queue dashboard). Same keys (chosen by the token's key id), issuer, algorithm,
+ * claims and revocation check, so neither can drift.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { KeyObject } from 'node:crypto';
 import { AuthenticationError } from '../common/errors.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ROLES } from '../users/user.schema.js';
 import type { Role } from '../users/user.schema.js';
 import type { AuthUser } from './auth-user.js';
-import { JWT_ISSUER, hmacKey, tokenCodec } from './jwt-keys.js';
+import { JWT_ISSUER, JwtKeyring, accessKeys, tokenCodec } from './jwt-keys.js';
 import { SessionRevocation } from './session-revocation.js';
 
 /** What an access token says. */
@@ -26,18 +25,11 @@ export interface AccessClaims {
   sv?: string;
 }
 
-export interface AccessTokenVerification {
-  secret: KeyObject;
-  issuer: string;
-  algorithms: Array<'HS256'>;
-}
-
 export const SESSION_ENDED = 'The session has ended; sign in again';
 export const TOKEN_OUTDATED = 'The access token is outdated; refresh it';
 
-export function accessTokenVerification(config: AppConfig): AccessTokenVerification {
-  return { secret: hmacKey(config.jwt.accessSecret), issuer: JWT_ISSUER, algorithms: ['HS256'] };
-}
+/** How both gates verify an access token, besides the key (AccessTokenVerifier.keys). */
+export const ACCESS_TOKEN_VERIFICATION = { issuer: JWT_ISSUER, algorithms: ['HS256' as const] };
 
 /** The claims of an access token, or undefined when verified claims are not an access token's. */
 export function accessClaims(claims: unknown): AccessClaims | undefined {
@@ -51,13 +43,16 @@ export function accessClaims(claims: unknown): AccessClaims | undefined {
 
 @Injectable()
 export class AccessTokenVerifier {
+  /** JWT_ACCESS_SECRET, and JWT_ACCESS_SECRET_PREVIOUS under its own key id. */
+  readonly keys: JwtKeyring;
   private readonly codec: JwtService;
 
   constructor(
     private readonly revocation: SessionRevocation,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.codec = tokenCodec(config.jwt.accessSecret);
+    this.keys = accessKeys(config.jwt);
+    this.codec = tokenCodec(this.keys);
   }
 
   /**

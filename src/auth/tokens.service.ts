@@ -11,7 +11,7 @@ import { SESSION_ENDED } from './access-token.js';
 import type { AccessClaims } from './access-token.js';
 import { MAX_GRACE_CHAIN, chainStep, repeatedPresentation } from './domain/refresh-rotation.js';
 import { TokenPair } from './cookies.js';
-import { tokenCodec } from './jwt-keys.js';
+import { accessKeys, refreshKeys, tokenCodec } from './jwt-keys.js';
 import { RefreshToken } from './refresh-token.schema.js';
 import { SessionRevocation } from './session-revocation.js';
 
@@ -45,8 +45,8 @@ export class TokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly revocation: SessionRevocation,
   ) {
-    this.accessTokens = tokenCodec(config.jwt.accessSecret, config.jwt.accessTtlSeconds);
-    this.refreshTokenCodec = tokenCodec(config.jwt.refreshSecret, config.jwt.refreshTtlSeconds);
+    this.accessTokens = tokenCodec(accessKeys(config.jwt), config.jwt.accessTtlSeconds);
+    this.refreshTokenCodec = tokenCodec(refreshKeys(config.jwt), config.jwt.refreshTtlSeconds);
   }
 
   /**
