@@ -4,11 +4,21 @@
  * when the token expires. Two API processes share one database, one Redis prefix and the secrets,
  * as replicas behind a load balancer do; the cache TTL is long, so only the revocation itself can
  * make a replica stop trusting what it cached. No test waits: the next request must already fail.
+ * The last suite counts what the check costs, through counting proxies: no MongoDB command, and
+ * no Redis read once a session's state is cached.
  */
 import type request from 'supertest';
+import {
+  MongoCountingProxy,
+  RedisCountingProxy,
+  diffSnapshots,
+  startMongoCountingProxy,
+  startRedisCountingProxy,
+} from '../tools/counting-proxy/counting-proxy.js';
 import { ADMIN, TestApp, createTestApp, testEnv } from './support/app.js';
 import { authCookies } from './support/cookies.js';
 import { createProduct, signInAdmin } from './support/shop.js';
+import { mongoUriFor, testRedisUrl, uniqueDbName } from './support/test-env.js';
 
 const PASSWORD = 'revocation-password';
 let accounts = 0;
@@ -181,5 +191,55 @@ describe('immediate revocation across API replicas', () => {
     expect((await order().expect(202)).body.priority).toBe('VIP');
     await admin.delete(`/users/${shopper.id}/vip`).expect(200);
     expect((await order().expect(202)).body.priority).toBe('REGULAR');
+  });
+});
+
+describe('the cost of the revocation check', () => {
+  let mongo: MongoCountingProxy;
+  let redis: RedisCountingProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    mongo = await startMongoCountingProxy(mongoUriFor(uniqueDbName('revocation-cost')));
+    redis = await startRedisCountingProxy(testRedisUrl());
+    app = await createTestApp('revocation-cost', {
+      env: { APP_ROLE: 'api', MONGODB_URI: mongo.url, REDIS_URL: redis.url },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([mongo.close(), redis.close()]);
+  });
+
+  it('reads no MongoDB and, once a session is cached, no Redis key per request; an order stays one insert', async () => {
+    const admin = await signInAdmin(app);
+    const product = await createProduct(admin, { quantity: 100 });
+    const session = await register(app);
+    const order = () =>
+      withAccess(app.agent().post('/order'), session.access).send({
+        items: [{ productId: product.id, quantity: 1 }],
+      });
+    // The first request of a session loads its revocation state (one MGET) and the VIP flag.
+    await order().expect(202);
+
+    const [mongoBefore, redisBefore] = [mongo.snapshot(), redis.snapshot()];
+    for (let i = 0; i < 10; i++) {
+      await sessionOn(app, session.access).expect(200);
+      await order().expect(202);
+    }
+    const mongoWork = diffSnapshots(mongoBefore, mongo.snapshot());
+    const redisWork = diffSnapshots(redisBefore, redis.snapshot());
+    // Ten orders: ten inserts at most (group commit may join some), nothing read.
+    expect(Object.keys(mongoWork.data)).toEqual(['insert']);
+    expect(mongoWork.data.insert).toBeLessThanOrEqual(10);
+    // Rate limits and BullMQ as before; no key of the revocation state is read.
+    expect(redisWork.commands).not.toHaveProperty('MGET');
+    expect(redisWork.commands).not.toHaveProperty('GET');
+
+    // Ending the session drops the cached state: the next check reads it again, once.
+    await app.agent().post('/auth/logout').set('Cookie', `refresh_token=${session.refresh}`);
+    const beforeCheck = redis.snapshot();
+    await sessionOn(app, session.access).expect(401);
+    expect(diffSnapshots(beforeCheck, redis.snapshot()).commands.MGET).toBe(1);
   });
 });
