@@ -12,7 +12,10 @@
  * Both keys live as long as an access token could (JWT_ACCESS_TTL plus a minute for clock skew
  * between processes): once a key expires, every token it refused has expired too. A version key
  * that expires refuses nothing more, which is right: tokens issued since carry its version and
- * were not revoked; the next change writes a new random version, which refuses them all.
+ * were not revoked; the next change writes a new random version, which refuses them all. A
+ * version names its own expiry, so that a cached copy is not trusted past it: otherwise a token
+ * issued without a version just after the key expired would be refused by a replica still
+ * holding the old version.
  *
  * Each process reads these keys through an InvalidatingCache: in the steady state a request
  * costs no Redis call. Whoever writes a key then publishes a confirmed invalidation, answered
@@ -52,6 +55,18 @@ const ABSENT = '';
 const LOOKUP_TIMEOUT_MS = 2000;
 /** Outlives JWT_ACCESS_TTL by this much, for clocks of processes that disagree a little. */
 const CLOCK_SKEW_MS = 60_000;
+
+/** A new token version, in force until `until` (ms since the epoch): `<until>.<random>`. */
+export function newVersion(until: number, random: string): string {
+  return `${until}.${random}`;
+}
+
+/** Whether a stored token version is still in force at `now`; absent ones are not. */
+export function versionInForce(stored: string | undefined, now: number): stored is string {
+  if (!stored) return false;
+  const until = Number(stored.slice(0, stored.indexOf('.')));
+  return Number.isFinite(until) && until > now;
+}
 
 @Injectable()
 export class SessionRevocation {
@@ -97,8 +112,10 @@ export class SessionRevocation {
       return 'live';
     }
     if ((state.get(familyKey) ?? ABSENT) !== ABSENT) return 'ended';
-    const version = state.get(userKey) ?? ABSENT;
-    return version === ABSENT || version === session.version ? 'live' : 'outdated';
+    const version = state.get(userKey);
+    return !versionInForce(version, Date.now()) || version === session.version
+      ? 'live'
+      : 'outdated';
   }
 
   /**
@@ -109,7 +126,8 @@ export class SessionRevocation {
    */
   async currentVersion(userId: string): Promise<string | undefined> {
     try {
-      return (await this.client.redis.get(`${this.keyPrefix}user:${userId}`)) ?? undefined;
+      const version = (await this.client.redis.get(`${this.keyPrefix}user:${userId}`)) ?? undefined;
+      return versionInForce(version, Date.now()) ? version : undefined;
     } catch (err) {
       // Issued without a version: refused once the account has one, then simply refreshed.
       this.unavailable('not read', err);
@@ -127,7 +145,8 @@ export class SessionRevocation {
    * and their next refresh issues tokens with what the account is now (e.g. its new role).
    */
   async outdateTokens(userId: string): Promise<void> {
-    await this.record(`user:${userId}`, randomBytes(12).toString('base64url'));
+    const version = newVersion(Date.now() + this.keyTtlMs, randomBytes(12).toString('base64url'));
+    await this.record(`user:${userId}`, version);
   }
 
   private async record(key: string, value: string): Promise<void> {
