@@ -96,7 +96,11 @@ export class AuthController {
   @Post('logout')
   @Public()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'End the session: revokes the refresh token and clears the cookies' })
+  @ApiOperation({
+    summary: 'End the session: revokes its refresh and access tokens and clears the cookies',
+    description:
+      'The access token of the session is refused from the next request on, on every API replica.',
+  })
   @ApiNoContentResponse()
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(readCookie(req, REFRESH_COOKIE));
