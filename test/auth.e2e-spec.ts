@@ -1,39 +1,21 @@
 import { getModelToken } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import request from 'supertest';
+import { RefreshToken } from '../src/auth/refresh-token.schema.js';
 import { User } from '../src/users/user.schema.js';
 import { ADMIN, TestApp, createTestApp } from './support/app.js';
+import { cookiesOf } from './support/cookies.js';
 import { registerShopper, signIn, signInAdmin } from './support/shop.js';
 import { waitFor } from '../tools/harness/wait.js';
-
-interface Cookie {
-  name: string;
-  value: string;
-  attributes: string[];
-}
-
-function cookiesOf(res: request.Response): Map<string, Cookie> {
-  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
-  const cookies = new Map<string, Cookie>();
-  for (const line of header ?? []) {
-    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
-    const [name, ...value] = pair.split('=');
-    cookies.set(name, {
-      name,
-      value: value.join('='),
-      attributes: attributes.map((a) => a.toLowerCase()),
-    });
-  }
-  return cookies;
-}
 
 describe('auth (cookie JWTs)', () => {
   let app: TestApp;
   let users: Model<User>;
+  let refreshTokens: Model<RefreshToken>;
 
   beforeAll(async () => {
     app = await createTestApp('auth');
     users = app.get<Model<User>>(getModelToken(User.name));
+    refreshTokens = app.get<Model<RefreshToken>>(getModelToken(RefreshToken.name));
   });
   afterAll(() => app.close());
 
@@ -239,7 +221,7 @@ describe('auth (cookie JWTs)', () => {
       await shopper.http.get('/auth/profile').expect(200);
     });
 
-    it('revokes the whole session when a rotated refresh token is presented again', async () => {
+    it('revokes the whole session when a rotated refresh token is presented again after the grace window', async () => {
       const browser = app.agent();
       const login = await browser
         .post('/auth/register')
@@ -247,6 +229,13 @@ describe('auth (cookie JWTs)', () => {
         .expect(201);
       const stolen = cookiesOf(login).get('refresh_token')?.value ?? '';
       await browser.post('/auth/refresh').expect(200);
+      // Rotated a minute ago, as the clock would have it: past REFRESH_GRACE_SECONDS.
+      await refreshTokens
+        .updateOne(
+          { userId: login.body.user.id, rotatedAt: { $ne: null } },
+          { $set: { rotatedAt: new Date(Date.now() - 60_000) } },
+        )
+        .exec();
 
       const replay = await app
         .agent()

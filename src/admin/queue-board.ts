@@ -2,7 +2,8 @@
  * Bull Board, the BullMQ dashboard, at /admin/queues: the order queue and the dead-letter queue,
  * for admins only. The board is an Express app of its own, outside Nest's router, so Nest's guards
  * do not reach it; `requireRole` checks the access cookie in front of every path under the mount
- * (page, static assets and the board's JSON API alike), before the board sees the request.
+ * (page, static assets and the board's JSON API alike), before the board sees the request, with
+ * the same verifier as the guards: a revoked session is refused here too.
  *
  * Helmet's default CSP needs no exception here: the page's scripts are same-origin files, its one
  * inline <script> is a JSON data block (never executed), and its styles are allowed inline.
@@ -14,6 +15,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
+import { AccessTokenVerifier } from '../auth/access-token.js';
 import { requireRole } from '../auth/require-role.js';
 import type { AppConfig } from '../config/config.js';
 import { DEAD_LETTER_QUEUE, ORDER_QUEUE } from '../order/order.queue.js';
@@ -34,5 +36,9 @@ export function mountQueueBoard(app: NestExpressApplication, config: AppConfig):
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Order queues' } },
   });
-  app.use(QUEUE_BOARD_PATH, requireRole(config, 'admin'), board.getRouter() as RequestHandler);
+  app.use(
+    QUEUE_BOARD_PATH,
+    requireRole(app.get(AccessTokenVerifier), 'admin'),
+    board.getRouter() as RequestHandler,
+  );
 }

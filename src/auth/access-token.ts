@@ -1,47 +1,86 @@
 /**
  * How an access token is checked, in one place for both gates: the passport strategy that guards
- * the Nest routes and `verifyAccessToken`, which guards what is mounted on Express directly (the
- * queue dashboard). Same secret, issuer, algorithm and claims, so neither can drift.
+ * the Nest routes and `AccessTokenVerifier.verify`, which guards what is mounted on Express
+ * directly (the queue dashboard). Same keys (chosen by the token's key id), issuer, algorithm,
+ * claims and revocation check, so neither can drift.
  */
+import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { KeyObject } from 'node:crypto';
+import { AuthenticationError } from '../common/errors.js';
 import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { ROLES } from '../users/user.schema.js';
 import type { Role } from '../users/user.schema.js';
 import type { AuthUser } from './auth-user.js';
-import { JWT_ISSUER, hmacKey, tokenCodec } from './jwt-keys.js';
+import { JWT_ISSUER, JwtKeyring, accessKeys, tokenCodec } from './jwt-keys.js';
+import { SessionRevocation } from './session-revocation.js';
 
-export interface AccessTokenVerification {
-  secret: KeyObject;
-  issuer: string;
-  algorithms: Array<'HS256'>;
+/** What an access token says. */
+export interface AccessClaims {
+  sub: string;
+  role: Role;
+  /** The session: the refresh-token family the token was issued in. */
+  sid: string;
+  /** The account's token version when the token was issued (SessionRevocation), if it had one. */
+  sv?: string;
 }
 
-export function accessTokenVerification(config: AppConfig): AccessTokenVerification {
-  return { secret: hmacKey(config.jwt.accessSecret), issuer: JWT_ISSUER, algorithms: ['HS256'] };
-}
+export const SESSION_ENDED = 'The session has ended; sign in again';
+export const TOKEN_OUTDATED = 'The access token is outdated; refresh it';
 
-/** The caller verified claims name, or undefined when they are not access-token claims. */
-export function callerFromClaims(claims: unknown): AuthUser | undefined {
+/** How both gates verify an access token, besides the key (AccessTokenVerifier.keys). */
+export const ACCESS_TOKEN_VERIFICATION = { issuer: JWT_ISSUER, algorithms: ['HS256' as const] };
+
+/** The claims of an access token, or undefined when verified claims are not an access token's. */
+export function accessClaims(claims: unknown): AccessClaims | undefined {
   if (typeof claims !== 'object' || claims === null) return undefined;
-  const { sub, role } = claims as { sub?: unknown; role?: unknown };
-  if (typeof sub !== 'string' || !ROLES.includes(role as Role)) return undefined;
-  return { id: sub, role: role as Role };
+  const { sub, role, sid, sv } = claims as Record<string, unknown>;
+  if (typeof sub !== 'string' || !ROLES.includes(role as Role) || typeof sid !== 'string')
+    return undefined;
+  if (sv !== undefined && typeof sv !== 'string') return undefined;
+  return { sub, role: role as Role, sid, ...(sv === undefined ? {} : { sv }) };
 }
 
-const codecs = new Map<string, JwtService>();
+@Injectable()
+export class AccessTokenVerifier {
+  /** JWT_ACCESS_SECRET, and JWT_ACCESS_SECRET_PREVIOUS under its own key id. */
+  readonly keys: JwtKeyring;
+  private readonly codec: JwtService;
 
-/** The caller of a valid access token; undefined when it is missing, forged, expired or malformed. */
-export function verifyAccessToken(
-  token: string | undefined,
-  config: AppConfig,
-): AuthUser | undefined {
-  if (!token) return undefined;
-  try {
-    let codec = codecs.get(config.jwt.accessSecret);
-    if (!codec) codecs.set(config.jwt.accessSecret, (codec = tokenCodec(config.jwt.accessSecret)));
-    return callerFromClaims(codec.verify<object>(token));
-  } catch {
-    return undefined;
+  constructor(
+    private readonly revocation: SessionRevocation,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.keys = accessKeys(config.jwt);
+    this.codec = tokenCodec(this.keys);
+  }
+
+  /**
+   * The caller named by claims whose signature and expiry were verified, once their session is
+   * known not to be revoked. Throws AuthenticationError naming why not.
+   */
+  async admit(verified: unknown): Promise<AuthUser> {
+    const claims = accessClaims(verified);
+    if (!claims) throw new AuthenticationError();
+    const verdict = await this.revocation.verdict({
+      userId: claims.sub,
+      family: claims.sid,
+      ...(claims.sv === undefined ? {} : { version: claims.sv }),
+    });
+    if (verdict === 'ended') throw new AuthenticationError(SESSION_ENDED);
+    if (verdict === 'outdated') throw new AuthenticationError(TOKEN_OUTDATED);
+    return { id: claims.sub, role: claims.role };
+  }
+
+  /** The caller of a valid access token; AuthenticationError when missing, forged, expired or revoked. */
+  async verify(token: string | undefined): Promise<AuthUser> {
+    if (!token) throw new AuthenticationError();
+    let verified: unknown;
+    try {
+      verified = this.codec.verify<object>(token);
+    } catch {
+      throw new AuthenticationError();
+    }
+    return this.admit(verified);
   }
 }

@@ -79,7 +79,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Rotate both auth cookies using the refresh cookie',
     description:
-      'Refresh tokens are single-use: presenting one that was already rotated revokes the whole session.',
+      'Refresh tokens are single-use: presenting one again more than REFRESH_GRACE_SECONDS (default 5) after its rotation revokes the whole session. Within that window (two tabs refreshing at once) it is answered with the same new pair as the first time.',
   })
   @ApiCookieAuth('refresh_token')
   @ApiOkResponse({ type: UserEnvelope })
@@ -96,7 +96,11 @@ export class AuthController {
   @Post('logout')
   @Public()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'End the session: revokes the refresh token and clears the cookies' })
+  @ApiOperation({
+    summary: 'End the session: revokes its refresh and access tokens and clears the cookies',
+    description:
+      'The access token of the session is refused from the next request on, on every API replica.',
+  })
   @ApiNoContentResponse()
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(readCookie(req, REFRESH_COOKIE));

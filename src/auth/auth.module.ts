@@ -3,9 +3,11 @@ import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
 import { PassportModule } from '@nestjs/passport';
 import { UsersModule } from '../users/users.module.js';
+import { AccessTokenVerifier } from './access-token.js';
 import { AuthService } from './auth.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { RefreshToken, RefreshTokenSchema } from './refresh-token.schema.js';
+import { SessionRevocation } from './session-revocation.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
@@ -15,7 +17,7 @@ import { TokensService } from './tokens.service.js';
     UsersModule,
     MongooseModule.forFeature([{ name: RefreshToken.name, schema: RefreshTokenSchema }]),
   ],
-  providers: [AuthService, TokensService, JwtStrategy],
-  exports: [AuthService],
+  providers: [AuthService, TokensService, JwtStrategy, SessionRevocation, AccessTokenVerifier],
+  exports: [AuthService, AccessTokenVerifier],
 })
 export class AuthModule {}

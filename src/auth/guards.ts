@@ -26,6 +26,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     err: unknown,
     user: TUser | false,
   ): TUser {
+    // The strategy's own refusals name their reason (the session ended, the token is outdated).
+    if (err instanceof AuthenticationError) throw err;
     if (err || !user) throw new AuthenticationError();
     const logContext = currentLogContext();
     if (logContext) logContext.userId = user.id;

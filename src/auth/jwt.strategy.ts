@@ -1,32 +1,41 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import type { AppConfig } from '../config/config.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import { accessTokenVerification, callerFromClaims } from './access-token.js';
+import { ACCESS_TOKEN_VERIFICATION, AccessTokenVerifier } from './access-token.js';
 import type { AuthUser } from './auth-user.js';
 import { ACCESS_COOKIE, readCookie } from './cookies.js';
+import { UnknownKeyError } from './jwt-keys.js';
 
 /** Access tokens come only from the HTTP-only cookie, never from a header or the body. */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const { secret, issuer, algorithms } = accessTokenVerification(config);
+  constructor(private readonly verifier: AccessTokenVerifier) {
     super({
       jwtFromRequest: ExtractJwt.fromExtractors([
         (req: Request) => readCookie(req, ACCESS_COOKIE) ?? null,
       ]),
-      // jsonwebtoken (under passport-jwt) takes a KeyObject; passport-jwt's types predate that.
-      secretOrKey: secret as unknown as Buffer,
-      issuer,
-      algorithms,
+      // The key the token's kid names (the current or the previous secret); none → 401.
+      secretOrKeyProvider: (
+        _req: Request,
+        token: string,
+        done: (err: Error | null, key?: Buffer) => void,
+      ) => {
+        const key = verifier.keys.verificationKey(token);
+        // jsonwebtoken (under passport-jwt) takes a KeyObject; passport-jwt's types predate that.
+        if (key) done(null, key as unknown as Buffer);
+        else done(new UnknownKeyError());
+      },
+      ...ACCESS_TOKEN_VERIFICATION,
       ignoreExpiration: false,
     });
   }
 
-  /** False (→ 401) for a correctly signed token whose claims are not an access token's. */
-  validate(claims: unknown): AuthUser | false {
-    return callerFromClaims(claims) ?? false;
+  /**
+   * A correctly signed, unexpired token: admitted unless its claims are not an access token's or
+   * its session was revoked (AuthenticationError naming which, → 401).
+   */
+  validate(claims: unknown): Promise<AuthUser> {
+    return this.verifier.admit(claims);
   }
 }

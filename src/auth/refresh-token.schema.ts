@@ -2,7 +2,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 /**
  * One issued refresh token. Tokens of one login form a family; each is used once (rotation), and
- * presenting a used one revokes the whole family, ending a session whose token was stolen.
+ * presenting a used one past REFRESH_GRACE_SECONDS revokes the whole family, ending a session
+ * whose token was stolen (within the window it gets its successor: two tabs refreshing at once).
  */
 @Schema({ collection: 'refresh_tokens', versionKey: false })
 export class RefreshToken {
@@ -13,7 +14,8 @@ export class RefreshToken {
   @Prop({ required: true, index: true })
   family!: string;
 
-  @Prop({ required: true })
+  /** Indexed: a password change revokes every family of the account. */
+  @Prop({ required: true, index: true })
   userId!: string;
 
   /** MongoDB's TTL monitor removes the record once the token could no longer be used anyway. */
@@ -22,6 +24,10 @@ export class RefreshToken {
 
   @Prop({ type: Date, default: null })
   rotatedAt!: Date | null;
+
+  /** The jti of the token its rotation issued: what a repeat within the grace window gets. */
+  @Prop({ type: String, default: null })
+  successor!: string | null;
 
   @Prop({ type: Date, default: null })
   revokedAt!: Date | null;

@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       role: 'all',
       port: 8000,
       cookieSecure: false,
-      jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86400 },
+      jwt: { accessTtlSeconds: 900, refreshTtlSeconds: 7 * 86400, refreshGraceSeconds: 5 },
       queue: { prefix: 'orders', workerConcurrency: 50, batchLingerMs: 5, orderAttempts: 5 },
       redis: { cluster: false, keyPrefix: '{orders}' },
       cacheTtlMs: 10_000,
@@ -125,6 +125,8 @@ describe('loadConfig', () => {
     [{ APP_ROLE: 'both' }, 'APP_ROLE', 'must be one of'],
     [{ COOKIE_SECURE: 'yes' }, 'COOKIE_SECURE', '"true" or "false"'],
     [{ JWT_ACCESS_TTL: '15 minutes' }, 'JWT_ACCESS_TTL', 'positive duration'],
+    [{ REFRESH_GRACE_SECONDS: '61' }, 'REFRESH_GRACE_SECONDS', 'between 0 and 60'],
+    [{ REFRESH_GRACE_SECONDS: '5s' }, 'REFRESH_GRACE_SECONDS', 'must be an integer'],
     [{ WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY', 'between 1 and 500'],
     [{ ORDER_ATTEMPTS: '-1' }, 'ORDER_ATTEMPTS', 'between 1 and 50'],
     [{ QUEUE_PREFIX: 'has space' }, 'QUEUE_PREFIX', 'A-Z a-z 0-9'],
@@ -143,6 +145,41 @@ describe('loadConfig', () => {
     expect(err.variable).toBe(variable);
     expect(err.message).toContain(variable);
     expect(err.message).toContain(problem);
+  });
+
+  it('takes previous JWT secrets for rotation, held to the rules of the current ones', () => {
+    const previous = {
+      JWT_ACCESS_SECRET_PREVIOUS:
+        '9d1f3b5a7c0e2d4f6a8b1c3e5d7f9a0b2c4e6d8f1a3b5c7e9d0f2a4b6c8e1d3f',
+      JWT_REFRESH_SECRET_PREVIOUS:
+        '0e2c4a6b8d1f3e5c7a9b2d4f6e8c1a3b5d7f9e0c2a4b6d8f1e3c5a7b9d0f2e4c',
+    };
+    expect(loadConfig(base).jwt).not.toHaveProperty('accessSecretPrevious');
+    expect(loadConfig({ ...base, NODE_ENV: 'production', ...previous }).jwt).toMatchObject({
+      accessSecretPrevious: previous.JWT_ACCESS_SECRET_PREVIOUS,
+      refreshSecretPrevious: previous.JWT_REFRESH_SECRET_PREVIOUS,
+    });
+    expect(
+      errorFor({ ...base, NODE_ENV: 'test', JWT_ACCESS_SECRET_PREVIOUS: 'short' }).variable,
+    ).toBe('JWT_ACCESS_SECRET_PREVIOUS');
+    const production = { ...base, NODE_ENV: 'production', ...previous };
+    const guessable = errorFor({ ...production, JWT_REFRESH_SECRET_PREVIOUS: 'ab'.repeat(30) });
+    expect(guessable.variable).toBe('JWT_REFRESH_SECRET_PREVIOUS');
+    expect(guessable.message).toContain('looks guessable');
+    const unrotated = errorFor({
+      ...production,
+      JWT_ACCESS_SECRET_PREVIOUS: base.JWT_ACCESS_SECRET,
+    });
+    expect(unrotated.message).toBe(
+      'Invalid configuration: JWT_ACCESS_SECRET_PREVIOUS must differ from JWT_ACCESS_SECRET',
+    );
+    const crossed = errorFor({
+      ...production,
+      JWT_REFRESH_SECRET_PREVIOUS: previous.JWT_ACCESS_SECRET_PREVIOUS,
+    });
+    expect(crossed.message).toBe(
+      'Invalid configuration: JWT_REFRESH_SECRET_PREVIOUS must differ from JWT_ACCESS_SECRET_PREVIOUS',
+    );
   });
 
   it('requires 32-character JWT secrets outside development only', () => {

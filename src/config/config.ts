@@ -71,8 +71,19 @@ export interface AppConfig {
   jwt: {
     accessSecret: string;
     refreshSecret: string;
+    /**
+     * During a rotation, the secret being retired (or, to stage a rolling deployment, the next
+     * one): tokens naming its key id still verify. Never used to sign.
+     */
+    accessSecretPrevious?: string;
+    refreshSecretPrevious?: string;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /**
+     * A refresh token presented again this long after its rotation (two tabs refreshing at once)
+     * is answered with the pair its rotation issued instead of ending the session as reuse.
+     */
+    refreshGraceSeconds: number;
   };
   cookieSecure: boolean;
   bcryptRounds: number;
@@ -202,6 +213,7 @@ export function loadConfig(env: Env): AppConfig {
       ...jwt,
       accessTtlSeconds: duration(env, 'JWT_ACCESS_TTL', '15m'),
       refreshTtlSeconds: duration(env, 'JWT_REFRESH_TTL', '7d'),
+      refreshGraceSeconds: integer(env, 'REFRESH_GRACE_SECONDS', 5, 0, 60),
     },
     cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
     bcryptRounds: integer(env, 'BCRYPT_ROUNDS', 12, nodeEnv === 'production' ? 10 : 4, 15),
@@ -274,6 +286,21 @@ function url(env: Env, name: string, protocols: string[]): string {
 function secret(env: Env, name: string, strict: boolean, production = false): string {
   const value = raw(env, name);
   if (value === undefined) throw new ConfigError(name, 'is required');
+  return checkedSecret(name, value, strict, production);
+}
+
+/** An optional secret: when set, held to the same rules as the required ones. */
+function optionalSecret(
+  env: Env,
+  name: string,
+  strict: boolean,
+  production: boolean,
+): string | undefined {
+  const value = raw(env, name);
+  return value === undefined ? undefined : checkedSecret(name, value, strict, production);
+}
+
+function checkedSecret(name: string, value: string, strict: boolean, production: boolean): string {
   if (strict && value.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(
       name,
@@ -295,13 +322,46 @@ function secret(env: Env, name: string, strict: boolean, production = false): st
   return value;
 }
 
-/** The two JWT secrets: in production each hard to guess, and never the same. */
+/**
+ * The JWT secrets: two current ones, and during a rotation the previous ones. In production each
+ * is hard to guess, and no two are the same: an access secret never verifies a refresh token,
+ * and a previous secret equal to the current one would be a rotation that did not happen.
+ */
 function jwtSecrets(env: Env, strict: boolean, production: boolean) {
   const accessSecret = secret(env, 'JWT_ACCESS_SECRET', strict, production);
   const refreshSecret = secret(env, 'JWT_REFRESH_SECRET', strict, production);
-  if (production && accessSecret === refreshSecret)
-    throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
-  return { accessSecret, refreshSecret };
+  const accessSecretPrevious = optionalSecret(
+    env,
+    'JWT_ACCESS_SECRET_PREVIOUS',
+    strict,
+    production,
+  );
+  const refreshSecretPrevious = optionalSecret(
+    env,
+    'JWT_REFRESH_SECRET_PREVIOUS',
+    strict,
+    production,
+  );
+  if (production) {
+    const seen = new Map<string, string>();
+    for (const [name, value] of [
+      ['JWT_ACCESS_SECRET', accessSecret],
+      ['JWT_REFRESH_SECRET', refreshSecret],
+      ['JWT_ACCESS_SECRET_PREVIOUS', accessSecretPrevious],
+      ['JWT_REFRESH_SECRET_PREVIOUS', refreshSecretPrevious],
+    ] as const) {
+      if (value === undefined) continue;
+      const same = seen.get(value);
+      if (same) throw new ConfigError(name, `must differ from ${same}`);
+      seen.set(value, name);
+    }
+  }
+  return {
+    accessSecret,
+    refreshSecret,
+    ...(accessSecretPrevious === undefined ? {} : { accessSecretPrevious }),
+    ...(refreshSecretPrevious === undefined ? {} : { refreshSecretPrevious }),
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
 import type { AppConfig } from '../config/config.js';
@@ -20,19 +20,30 @@ export interface NewUser {
 /** Invalidation topic of the VIP-flag cache: a message carries a user id. */
 const ACCOUNT_TOPIC = 'account';
 
+/** What `ensureAdmin` changed on an account that existed already. */
+export interface AdminAccountChange {
+  userId: string;
+  /** It was not an admin. */
+  roleChanged: boolean;
+  /** Its password was not ADMIN_PASSWORD. */
+  passwordChanged: boolean;
+}
+
 @Injectable()
-export class UsersService implements OnApplicationBootstrap {
+export class UsersService {
   private readonly logger = new Logger(UsersService.name);
   /**
    * VIP flags for the order route, which must not read MongoDB per order. A promotion or demotion
-   * reaches every replica's cache through pub/sub; a lost message is corrected within CACHE_TTL_MS.
+   * reaches every replica's cache through pub/sub before the admin's request answers (a confirmed
+   * invalidation), so the next order anywhere has the new priority; a lost message is corrected
+   * within CACHE_TTL_MS. The flag is not in the access token: changing it ends no session.
    */
   private readonly vipFlags: InvalidatingCache<boolean>;
 
   constructor(
     @InjectModel(User.name) private readonly users: Model<User>,
     private readonly hasher: PasswordHasher,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly invalidation: CacheInvalidation,
   ) {
     this.vipFlags = new InvalidatingCache<boolean>(
@@ -53,12 +64,6 @@ export class UsersService implements OnApplicationBootstrap {
         loadTimeoutMs: config.mongodbCallTimeoutMs,
       },
     );
-  }
-
-  /** `ADMIN_EMAIL` + `ADMIN_PASSWORD`: that admin account exists, with that password, after start-up. */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.config.admin && this.config.role !== 'worker')
-      await this.ensureAdmin(this.config.admin);
   }
 
   async create(input: NewUser): Promise<UserDocument> {
@@ -103,25 +108,56 @@ export class UsersService implements OnApplicationBootstrap {
       .findByIdAndUpdate(id, { $set: { isVip } }, { returnDocument: 'after' })
       .exec();
     if (!user) throw new NotFoundError('User');
-    await this.invalidation.publish(ACCOUNT_TOPIC, user.id);
+    await this.invalidation.publish(ACCOUNT_TOPIC, user.id, { confirm: true });
     return user;
   }
 
-  private async ensureAdmin(admin: { email: string; password: string }): Promise<void> {
-    const passwordHash = await this.hasher.hash(admin.password);
+  /**
+   * `ADMIN_EMAIL` + `ADMIN_PASSWORD`: that admin account exists, with that password, after
+   * start-up. An account that already is exactly that is left alone (every replica runs this at
+   * every start); otherwise the answer says what changed, so its sessions can follow.
+   */
+  async ensureAdmin(admin: {
+    email: string;
+    password: string;
+  }): Promise<AdminAccountChange | undefined> {
+    const existing = await this.users.findOne({ email: admin.email }).exec();
+    if (existing) {
+      const roleChanged = existing.role !== 'admin';
+      const passwordChanged = !(await this.hasher.verify(admin.password, existing.passwordHash));
+      if (roleChanged || passwordChanged) {
+        await this.users
+          .updateOne(
+            { _id: existing._id },
+            {
+              $set: {
+                role: 'admin',
+                ...(passwordChanged
+                  ? { passwordHash: await this.hasher.hash(admin.password) }
+                  : {}),
+              },
+            },
+          )
+          .exec();
+      }
+      this.logger.log(`admin account ${admin.email} is ready`);
+      return roleChanged || passwordChanged
+        ? { userId: existing.id, roleChanged, passwordChanged }
+        : undefined;
+    }
     await this.users
-      .updateOne(
-        { email: admin.email },
-        {
-          $set: { role: 'admin', passwordHash },
-          $setOnInsert: { name: 'Administrator', isVip: false },
-        },
-        { upsert: true },
-      )
+      .create({
+        email: admin.email,
+        name: 'Administrator',
+        role: 'admin',
+        isVip: false,
+        passwordHash: await this.hasher.hash(admin.password),
+      })
       .catch((err: unknown) => {
         // Two API replicas starting together may both try the insert; the other one won.
         if (!isDuplicateKeyError(err)) throw err;
       });
     this.logger.log(`admin account ${admin.email} is ready`);
+    return undefined;
   }
 }
