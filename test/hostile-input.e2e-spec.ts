@@ -23,7 +23,7 @@ import { createProduct, placeOrder, registerShopper, signIn, signInAdmin } from 
 
 const ERROR_BOUND = 4 * 1024;
 const ANSWER_BOUND = 32 * 1024;
-const RUNS = Number(process.env.HOSTILE_RUNS ?? 120);
+const RUNS = Number(process.env.HOSTILE_RUNS ?? 200);
 
 type Caller = 'anonymous' | 'shopper' | 'admin' | 'forged';
 interface Route {

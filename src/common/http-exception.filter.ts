@@ -12,7 +12,8 @@ import { AppError, ErrorKind } from './errors.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
 import { Problem, RequestValidationError, cut } from './validation.js';
 
-const MAX_MESSAGE_CHARS = 300;
+/** Messages that may quote the request are cut to this length. */
+export const MAX_MESSAGE_CHARS = 300;
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,

@@ -11,7 +11,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { MAX_MESSAGE_CHARS } from '../common/http-exception.filter.js';
 import type { ErrorBody } from '../common/http-exception.filter.js';
+import { cut } from '../common/validation.js';
 import type { AppConfig } from '../config/config.js';
 import type { Metrics } from './metrics.service.js';
 
@@ -71,7 +73,7 @@ export async function answerScrape(
       };
     case 'hidden':
       // Word for word what the API answers for a route it does not have.
-      return errorAnswer(404, `Cannot ${request.method} ${request.url}`);
+      return errorAnswer(404, cut(`Cannot ${request.method} ${request.url}`, MAX_MESSAGE_CHARS));
     case 'token-missing':
       return errorAnswer(401, 'Metrics require METRICS_TOKEN as a bearer token', {
         'WWW-Authenticate': 'Bearer realm="metrics"',
