@@ -8,6 +8,7 @@ import { BACKLOG_DEFAULTS, runBacklog } from './scenarios/backlog.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
+import { HOSTILE_DEFAULTS, runHostile } from './scenarios/hostile.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
@@ -84,6 +85,12 @@ const SCENARIOS: Record<string, Scenario> = {
       shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
       stock: number(args.stock, CONTENTION_DEFAULTS.stock),
       downMs: number(args.down, 3000),
+    }),
+  hostile: (args) =>
+    runHostile({
+      rate: number(args.rate, HOSTILE_DEFAULTS.rate),
+      seconds: number(args.seconds, HOSTILE_DEFAULTS.seconds),
+      attackers: number(args.attackers, HOSTILE_DEFAULTS.attackers),
     }),
   baseline: (args) =>
     runBaseline({

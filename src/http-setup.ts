@@ -10,7 +10,7 @@ import { httpMetrics } from './metrics/http-metrics.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
-import { refuseDeepJson } from './common/json-depth.js';
+import { refuseOversizedJson } from './common/json-shape.js';
 import { answerMalformedRequests } from './common/malformed-requests.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { BoundedValidationPipe } from './common/validation.js';
@@ -57,7 +57,7 @@ export function configureHttp(
     app.use(perAddressLimit(app.get(RateLimiter), config.rateLimit.perIp));
   if (config.http.corsOrigins.length > 0) app.use(answerPreflight);
   // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
-  app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
+  app.use(json({ limit: BODY_LIMIT, verify: refuseOversizedJson }));
   app.use(cookieParser());
   mountQueueBoard(app, config);
   mountApiDocs(app, config);

@@ -9,7 +9,7 @@ import {
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppError, ErrorKind } from './errors.js';
-import { MAX_JSON_DEPTH } from './json-depth.js';
+import { MAX_JSON_VALUES, MAX_JSON_DEPTH, MAX_JSON_OBJECT_FIELDS } from './json-shape.js';
 import { Problem, RequestValidationError, cut } from './validation.js';
 
 /** Messages that may quote the request are cut to this length. */
@@ -126,6 +126,10 @@ function describeBodyParserError(cause: unknown): string | undefined {
   if (type === 'entity.too.large') return 'Request body is too large';
   if (type === 'entity.too.deep')
     return `Request body is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+  if (type === 'entity.too.wide')
+    return `Request body has an object with more than ${MAX_JSON_OBJECT_FIELDS} fields`;
+  if (type === 'entity.too.many')
+    return `Request body has more than ${MAX_JSON_VALUES} values (object fields and array elements)`;
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return 'Request body encoding is not supported';
   return undefined;
