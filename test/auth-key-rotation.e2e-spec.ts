@@ -5,10 +5,9 @@
  */
 import { JwtService } from '@nestjs/jwt';
 import { createHash, randomBytes } from 'node:crypto';
-import type request from 'supertest';
 import { JWT_ISSUER } from '../src/auth/jwt-keys.js';
 import { ADMIN, TestApp, createTestApp, testEnv } from './support/app.js';
-import { authCookies } from './support/cookies.js';
+import { authCookies, refreshOn, sessionOn, withAccess } from './support/cookies.js';
 
 const secret = () => randomBytes(32).toString('base64url');
 const OLD = { access: secret(), refresh: secret() };
@@ -77,12 +76,6 @@ describe('JWT secret rotation', () => {
       .expect(201);
     return authCookies(res);
   }
-  const withAccess = (req: request.Test, access: string) =>
-    req.set('Cookie', `access_token=${access}`);
-  const sessionOn = (app: TestApp, access: string) =>
-    withAccess(app.agent().get('/auth/session'), access);
-  const refreshOn = (app: TestApp, refresh: string) =>
-    app.agent().post('/auth/refresh').set('Cookie', `refresh_token=${refresh}`);
 
   it('names the signing key in every token by an id derived from the secret, never the secret', async () => {
     const session = await register(oldReplica);

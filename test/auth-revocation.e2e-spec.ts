@@ -7,7 +7,6 @@
  * The last suite counts what the check costs, through counting proxies: no MongoDB command, and
  * no Redis read once a session's state is cached.
  */
-import type request from 'supertest';
 import {
   MongoCountingProxy,
   RedisCountingProxy,
@@ -16,7 +15,7 @@ import {
   startRedisCountingProxy,
 } from '../tools/counting-proxy/counting-proxy.js';
 import { ADMIN, TestApp, createTestApp, testEnv } from './support/app.js';
-import { authCookies } from './support/cookies.js';
+import { authCookies, refreshOn, sessionOn, withAccess } from './support/cookies.js';
 import { createProduct, signInAdmin } from './support/shop.js';
 import { mongoUriFor, testRedisUrl, uniqueDbName } from './support/test-env.js';
 
@@ -44,13 +43,6 @@ async function signIn(app: TestApp, email: string, password: string): Promise<Se
   const res = await app.agent().post('/auth/login').send({ email, password }).expect(200);
   return { id: (res.body as { user: { id: string } }).user.id, email, ...authCookies(res) };
 }
-
-const withAccess = (req: request.Test, access: string) =>
-  req.set('Cookie', `access_token=${access}`);
-const sessionOn = (app: TestApp, access: string) =>
-  withAccess(app.agent().get('/auth/session'), access);
-const refreshOn = (app: TestApp, refresh: string) =>
-  app.agent().post('/auth/refresh').set('Cookie', `refresh_token=${refresh}`);
 
 describe('immediate revocation across API replicas', () => {
   const env = testEnv('revocation', {

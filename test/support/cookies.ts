@@ -1,5 +1,6 @@
 /** The cookies an answer sets, as a browser reads its Set-Cookie headers. */
 import type request from 'supertest';
+import type { TestApp } from './app.js';
 
 export interface Cookie {
   name: string;
@@ -32,3 +33,15 @@ export function authCookies(res: request.Response): { access: string; refresh: s
     throw new Error(`expected both auth cookies, got ${[...cookies.keys()].join(', ') || 'none'}`);
   return { access, refresh };
 }
+
+/** A request carrying only this access token, as a client holding it would send it. */
+export const withAccess = (req: request.Test, access: string) =>
+  req.set('Cookie', `access_token=${access}`);
+
+/** GET /auth/session on `app` with only this access token. */
+export const sessionOn = (app: TestApp, access: string) =>
+  withAccess(app.agent().get('/auth/session'), access);
+
+/** POST /auth/refresh on `app` with only this refresh token. */
+export const refreshOn = (app: TestApp, refresh: string) =>
+  app.agent().post('/auth/refresh').set('Cookie', `refresh_token=${refresh}`);
