@@ -13,6 +13,8 @@ import { StockController } from './stock/stock.controller.js';
 import { StockModule } from './stock/stock.module.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersModule } from './users/users.module.js';
+import { OrderAdminController } from './order/order-admin.controller.js';
+import { UserRolesController } from './auth/user-roles.controller.js';
 
 /**
  * The storefront and admin HTTP surface, present in the `api` and `all` roles. Every route needs
@@ -27,8 +29,10 @@ import { UsersModule } from './users/users.module.js';
   controllers: [
     AuthController,
     UsersController,
+    UserRolesController,
     StockController,
     OrderController,
+    OrderAdminController,
     DeadLetterController,
   ],
   providers: [

@@ -14,6 +14,8 @@ import { PageQueryDto } from '../common/pagination.js';
 import { OrderView, toOrderView } from '../order/dto/order.dto.js';
 import { DeadLetterService } from './dead-letter.service.js';
 import { DeadLetterPage } from './dto/dead-letter.dto.js';
+import { CurrentUser } from '../auth/auth-user.js';
+import type { AuthUser } from '../auth/auth-user.js';
 
 @ApiTags('admin')
 @ApiCookieAuth('access_token')
@@ -55,7 +57,10 @@ export class DeadLetterController {
       'The order is CONFIRMED or failed for a business reason, or its letter is being handled right now',
     ],
   )
-  async retry(@Param('jobId', ParseObjectIdPipe) jobId: string): Promise<OrderView> {
-    return toOrderView(await this.deadLetters.retry(jobId));
+  async retry(
+    @CurrentUser() caller: AuthUser,
+    @Param('jobId', ParseObjectIdPipe) jobId: string,
+  ): Promise<OrderView> {
+    return toOrderView(await this.deadLetters.retry(jobId, caller.id));
   }
 }

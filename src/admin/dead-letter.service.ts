@@ -36,7 +36,7 @@ export class DeadLetterService {
    * finds them already held by this order. If anything fails after the removal, the letter is put
    * back, and the dead-letter worker fails the order again (a no-op where it already is).
    */
-  async retry(jobId: string): Promise<OrderRecord> {
+  async retry(jobId: string, actor: string): Promise<OrderRecord> {
     const letter = await this.queue.findDeadLetter(jobId);
     if (!letter) throw new NotFoundError('Dead letter');
     const { orderId } = letter.data;
@@ -53,7 +53,7 @@ export class DeadLetterService {
     }
     try {
       const reopened =
-        (await this.orders.reopenAfterProcessingError(orderId)) ??
+        (await this.orders.reopenAfterProcessingError(orderId, actor)) ??
         (await this.orders.findById(orderId));
       if (!reopened) throw new NotFoundError('Order');
       // Still PENDING: the letter had not been handled yet, so the order never left PENDING.

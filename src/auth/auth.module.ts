@@ -18,6 +18,6 @@ import { TokensService } from './tokens.service.js';
     MongooseModule.forFeature([{ name: RefreshToken.name, schema: RefreshTokenSchema }]),
   ],
   providers: [AuthService, TokensService, JwtStrategy, SessionRevocation, AccessTokenVerifier],
-  exports: [AuthService, AccessTokenVerifier],
+  exports: [AuthService, AccessTokenVerifier, SessionRevocation],
 })
 export class AuthModule {}

@@ -57,6 +57,14 @@ interface Reserved {
   verdicts: Map<string, ReservationVerdict>;
   /** The products as they are after the holds were written. */
   stock: Map<string, StockSnapshot>;
+  /** When the holds were written. */
+  heldAt: Date;
+}
+
+/** What step 2 found: each job's result, and each order as it now is. */
+interface Decided {
+  outcomes: Map<string, ProcessingResult>;
+  finals: Map<string, OrderRecord>;
 }
 
 @Injectable()
@@ -110,19 +118,14 @@ export class OrderProcessingService {
     );
     for (const [orderId, verdict] of reserved.verdicts)
       if (verdict.result === 'rejected') this.refusedPending.add(orderId);
-    let outcomes: Map<string, ProcessingResult>;
+    let decided: Decided;
     try {
-      outcomes = await withDeadline(this.decide(reserved, attempts), this.stepTimeoutMs);
+      decided = await withDeadline(this.decide(reserved, attempts), this.stepTimeoutMs);
     } finally {
       for (const orderId of reserved.verdicts.keys()) this.refusedPending.delete(orderId);
     }
-    const settling = new Map<string, Settling>();
-    for (const [orderId, outcome] of outcomes) {
-      const action = outcome.status === 'MISSING' ? 'none' : settlementFor(outcome.status);
-      if (action !== 'none') settling.set(orderId, action);
-    }
-    await withDeadline(this.settle(reserved.stock, settling), this.stepTimeoutMs);
-    return jobs.map((job) => outcomes.get(job.orderId) ?? { status: 'MISSING' });
+    await withDeadline(this.settle(reserved.stock, decided.finals.values()), this.stepTimeoutMs);
+    return jobs.map((job) => decided.outcomes.get(job.orderId) ?? { status: 'MISSING' });
   }
 
   /** Retries ran out: the order fails with PROCESSING_ERROR and gives back what it holds. */
@@ -136,10 +139,9 @@ export class OrderProcessingService {
     const order = decided ?? (await this.orders.findById(orderId));
     if (!order) return { status: 'MISSING' };
     if (decided) this.recordDecision(order);
-    const action = settlementFor(order.status);
-    if (action !== 'none') {
+    if (settlementFor(order.status, order.cancelledFrom) !== 'none') {
       const stock = await this.stock.snapshots(order.items.map((line) => line.productId));
-      await this.settle(stock, new Map([[orderId, action]]));
+      await this.settle(stock, [order]);
     }
     return { status: order.status, failureReason: order.failureReason, decidedNow: !!decided };
   }
@@ -180,7 +182,12 @@ export class OrderProcessingService {
             waitingVips.filter((vip) => !this.refusedPending.has(vip.orderId)),
           );
           if (!(await this.stock.grantHolds(plan.grants))) return CONFLICT;
-          return { orders, verdicts: plan.verdicts, stock: withGrants(stock, plan.grants) };
+          return {
+            orders,
+            verdicts: plan.verdicts,
+            stock: withGrants(stock, plan.grants),
+            heldAt: new Date(),
+          };
         }
       },
       () => this.metrics.versionConflicts.inc(),
@@ -197,15 +204,19 @@ export class OrderProcessingService {
   private async decide(
     reserved: Reserved,
     attempts: ReadonlyMap<string, number>,
-  ): Promise<Map<string, ProcessingResult>> {
+  ): Promise<Decided> {
     const outcomes = new Map<string, ProcessingResult>();
+    const finals = new Map<string, OrderRecord>();
     for (const [orderId, order] of reserved.orders) {
-      if (order.status !== 'PENDING') outcomes.set(orderId, outcomeOf(order, false));
+      if (order.status === 'PENDING') continue;
+      outcomes.set(orderId, outcomeOf(order, false));
+      finals.set(orderId, order);
     }
     const decisions: Decision[] = [...reserved.verdicts].map(([orderId, verdict]) => ({
       orderId,
       verdict: verdictFor(verdict),
       attempts: attempts.get(orderId) ?? 1,
+      heldAt: reserved.heldAt,
     }));
     const now = new Date();
     const decidedCount = await this.orders.decideMany(decisions, now);
@@ -229,16 +240,34 @@ export class OrderProcessingService {
         : current;
       if (ours) this.recordDecision(final);
       outcomes.set(decision.orderId, outcomeOf(final, ours));
+      finals.set(decision.orderId, final);
     }
-    return outcomes;
+    return { outcomes, finals };
   }
 
-  /** Step 3: commits or releases the holds of decided orders, on the products that have some. */
+  /**
+   * Step 3, by each order's status now: commits or releases the holds of decided orders, on the
+   * products that have some (one write per product); a cancelled order gives back what it holds
+   * or bought (`returnStock`, once however often it is tried) and is marked as having done so.
+   */
   private async settle(
     stock: ReadonlyMap<string, StockSnapshot>,
-    settling: ReadonlyMap<string, Settling>,
+    orders: Iterable<OrderRecord>,
   ): Promise<void> {
-    await this.stock.settle(planSettlements(stock, settling));
+    const settling = new Map<string, Settling>();
+    const undoing: OrderRecord[] = [];
+    const cancelled: OrderRecord[] = [];
+    for (const order of orders) {
+      const action = settlementFor(order.status, order.cancelledFrom);
+      if (action === 'undo') undoing.push(order);
+      else if (action !== 'none') settling.set(order.id, action);
+      if (order.status === 'CANCELLED' && order.stockReturned !== true) cancelled.push(order);
+    }
+    await Promise.all([
+      this.stock.settle(planSettlements(stock, settling)),
+      ...undoing.map((order) => this.stock.returnStock(order.id, order.items)),
+    ]);
+    await Promise.all(cancelled.map((order) => this.orders.markStockReturned(order.id)));
   }
 
   private recordDecision(order: OrderRecord): void {

@@ -9,6 +9,7 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { OrderQueue } from './order.queue.js';
 import { OrderRepository } from './order.repository.js';
+import { OrderProcessingService } from './order-processing.service.js';
 
 const BATCH = 500;
 
@@ -17,7 +18,9 @@ const BATCH = 500;
  * and makes sure something will decide them. Every action is idempotent, so several workers may
  * sweep at once.
  *   - no job (the API stored the order but Redis was unreachable) → enqueue it;
- *   - job failed for good but never dead-lettered (crash, stall limit) → dead-letter it.
+ *   - job failed for good but never dead-lettered (crash, stall limit) → dead-letter it;
+ *   - a cancelled order whose stock is not back (its job was never queued, or the worker that ran it
+ *     died mid-way) → give the stock back here, through the same idempotent processing.
  */
 @Injectable()
 export class OrderRecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -28,6 +31,7 @@ export class OrderRecoveryService implements OnApplicationBootstrap, OnApplicati
   constructor(
     private readonly orders: OrderRepository,
     private readonly queue: OrderQueue,
+    private readonly processing: OrderProcessingService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,6 +77,13 @@ export class OrderRecoveryService implements OnApplicationBootstrap, OnApplicati
       }
     }
     if (repaired > 0) this.logger.warn(`recovery sweep re-queued ${repaired} pending order(s)`);
-    return repaired;
+    let returned = 0;
+    for (const order of await this.orders.findCancellationsReturningStock(acceptedBefore, BATCH)) {
+      await this.processing.processOne(order.id, 1);
+      returned++;
+    }
+    if (returned > 0)
+      this.logger.warn(`recovery sweep returned the stock of ${returned} cancelled order(s)`);
+    return repaired + returned;
   }
 }

@@ -26,7 +26,15 @@ import { ApiErrors } from '../common/error-response.js';
 import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { PageQueryDto } from '../common/pagination.js';
-import { OrderPage, OrderView, PlaceOrderDto, toOrderView } from './dto/order.dto.js';
+import {
+  OrderHistoryView,
+  OrderPage,
+  OrderView,
+  PlaceOrderDto,
+  toHistoryView,
+  toOrderView,
+} from './dto/order.dto.js';
+import { OrderLifecycleService } from './order-lifecycle.service.js';
 import { OrderService } from './order.service.js';
 
 @ApiTags('orders')
@@ -34,7 +42,10 @@ import { OrderService } from './order.service.js';
 @ApiErrors(401, 429)
 @Controller('order')
 export class OrderController {
-  constructor(private readonly orders: OrderService) {}
+  constructor(
+    private readonly orders: OrderService,
+    private readonly lifecycle: OrderLifecycleService,
+  ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
@@ -74,8 +85,47 @@ export class OrderController {
     return { ...page, items: page.items.map(toOrderView) };
   }
 
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Cancel an order (its owner while PENDING or CONFIRMED; staff and admins also while PREPARING)',
+    description:
+      'The order becomes CANCELLED at once; what it held or bought goes back to stock shortly after, exactly once ' +
+      '(`stockReturned` turns true). Cancelling a cancelled order answers it as it is.',
+  })
+  @ApiParam({ name: 'id', description: 'Order id (ObjectId)' })
+  @ApiOkResponse({ type: OrderView })
+  @ApiErrors(
+    [400, 'Malformed id'],
+    [404, 'No such order, or not yours'],
+    [409, 'The order can no longer be cancelled; the message names its status'],
+  )
+  async cancel(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', ParseObjectIdPipe) id: string,
+  ): Promise<OrderView> {
+    return toOrderView(await this.lifecycle.cancel(caller, id));
+  }
+
+  @Get(':id/history')
+  @ApiOperation({
+    summary: "An order's history, oldest first (its owner, staff and admins)",
+    description:
+      'Every status change with its time and actor, numbered by `seq` from 1 without gaps: a reader resumes after the last `seq` it saw.',
+  })
+  @ApiParam({ name: 'id', description: 'Order id (ObjectId)' })
+  @ApiOkResponse({ type: OrderHistoryView })
+  @ApiErrors([400, 'Malformed id'], [404, 'No such order, or not yours'])
+  async history(
+    @CurrentUser() caller: AuthUser,
+    @Param('id', ParseObjectIdPipe) id: string,
+  ): Promise<OrderHistoryView> {
+    return toHistoryView(await this.lifecycle.history(caller, id));
+  }
+
   @Get(':id')
-  @ApiOperation({ summary: 'One order with its status (its owner or an admin)' })
+  @ApiOperation({ summary: 'One order with its status (its owner, staff or an admin)' })
   @ApiParam({ name: 'id', description: 'Order id (ObjectId)' })
   @ApiOkResponse({ type: OrderView })
   @ApiErrors([400, 'Malformed id'], 404)

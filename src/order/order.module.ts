@@ -8,6 +8,7 @@ import { OrderIntake } from './order-intake.js';
 import { OrderRepository } from './order.repository.js';
 import { Order, OrderSchema } from './order.schema.js';
 import { OrderService } from './order.service.js';
+import { OrderLifecycleService } from './order-lifecycle.service.js';
 
 /** Orders as both roles need them: accept, store, enqueue, read. */
 @Module({
@@ -17,7 +18,7 @@ import { OrderService } from './order.service.js';
     StockModule,
     UsersModule,
   ],
-  providers: [OrderService, OrderIntake, OrderRepository, OrderQueue],
-  exports: [OrderService, OrderRepository, OrderQueue, BullModule],
+  providers: [OrderService, OrderLifecycleService, OrderIntake, OrderRepository, OrderQueue],
+  exports: [OrderService, OrderLifecycleService, OrderRepository, OrderQueue, BullModule],
 })
 export class OrderModule {}

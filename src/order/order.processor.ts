@@ -6,7 +6,13 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { OrderJob, OrderProcessingService, ProcessingResult } from './order-processing.service.js';
-import { ORDER_QUEUE, OrderJobData, OrderQueue, PLACE_ORDER_JOB } from './order.queue.js';
+import {
+  ORDER_QUEUE,
+  OrderJobData,
+  OrderQueue,
+  PLACE_ORDER_JOB,
+  RETURN_STOCK_JOB,
+} from './order.queue.js';
 import { QueueWorker } from './queue-worker.js';
 
 /**
@@ -42,7 +48,7 @@ export class OrderProcessor extends QueueWorker<OrderJobData> {
   }
 
   async process(job: Job<OrderJobData>): Promise<ProcessingResult> {
-    if (job.name !== PLACE_ORDER_JOB) {
+    if (job.name !== PLACE_ORDER_JOB && job.name !== RETURN_STOCK_JOB) {
       throw new UnrecoverableError(`no handler for job "${job.name}" on ${ORDER_QUEUE}`);
     }
     const { orderId, productIds = [] } = job.data;

@@ -16,6 +16,11 @@ import type { QueuedOrder } from './order.repository.js';
 export const ORDER_QUEUE = 'orders';
 export const DEAD_LETTER_QUEUE = 'orders-dlq';
 export const PLACE_ORDER_JOB = 'place-order';
+/**
+ * A cancelled order's stock goes back: the same processing as an order job (it finds the order
+ * CANCELLED and settles it so), under its own job id, since the order's own job may be finished.
+ */
+export const RETURN_STOCK_JOB = 'return-stock';
 export const DEAD_LETTER_JOB = 'dead-letter';
 
 export interface OrderJobData {
@@ -79,13 +84,19 @@ export class OrderQueue implements OnApplicationShutdown {
     if (orders.length > 0) await this.orders.addBulk(orders.map((order) => this.orderJob(order)));
   }
 
-  private orderJob(order: QueuedOrder) {
+  /** Queues the return of a cancelled order's stock; a no-op while that job exists. */
+  async enqueueStockReturn(order: QueuedOrder): Promise<void> {
+    const job = this.orderJob(order, RETURN_STOCK_JOB);
+    await this.orders.add(job.name, job.data, job.opts);
+  }
+
+  private orderJob(order: QueuedOrder, name = PLACE_ORDER_JOB) {
     const orderId = order.id;
     return {
-      name: PLACE_ORDER_JOB,
+      name,
       data: { orderId, productIds: order.items.map((line) => line.productId) },
       opts: {
-        jobId: orderId,
+        jobId: name === PLACE_ORDER_JOB ? orderId : `${orderId}-${name}`,
         priority: PRIORITY[order.priority],
         attempts: this.config.queue.orderAttempts,
         backoff: { type: 'exponential', delay: this.config.queue.backoffMs },

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { MongoBulkWriteError } from 'mongodb';
-import type { AnyBulkWriteOperation, Collection, WriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Document, WriteError } from 'mongodb';
 import { Model, Types } from 'mongoose';
 import { isDuplicateKeyError } from '../common/errors.js';
 import { nativeCollection } from '../common/native-collection.js';
 import type { Claim } from '../stock/domain/reservation.js';
-import type { Verdict } from './domain/order-state.js';
+import type { OrderStatus, Verdict } from './domain/order-state.js';
+import { decisionEntries, moveEntry, numbered } from './domain/history.js';
+import type { NewHistoryEntry } from './domain/history.js';
 import { Order } from './order.schema.js';
 
 /** An order as stored. */
@@ -26,7 +28,16 @@ function toDoc({ id, ...fields }: OrderRecord): OrderDoc {
 /** What the API knows of a new order; the repository adds the state of a fresh PENDING order. */
 export type NewOrder = Omit<
   Order,
-  'createdAt' | 'updatedAt' | 'status' | 'failureReason' | 'attempts' | 'lastError' | 'decidedAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'status'
+  | 'failureReason'
+  | 'attempts'
+  | 'lastError'
+  | 'decidedAt'
+  | 'cancelledFrom'
+  | 'stockReturned'
+  | 'history'
 >;
 
 /** How one order of an `insertMany` fared: stored, or refused as a repeat of its Idempotency-Key. */
@@ -41,6 +52,8 @@ export interface Decision {
   verdict: Verdict;
   attempts: number;
   lastError?: string;
+  /** When the order's holds were written (a confirmation records its reservation). */
+  heldAt?: Date;
 }
 
 /** Every query and write on orders. Status changes are conditional on the status they leave. */
@@ -62,6 +75,11 @@ export class OrderRepository {
       attempts: 0,
       lastError: null,
       decidedAt: null,
+      cancelledFrom: null,
+      stockReturned: null,
+      history: numbered(0, [
+        { event: 'ACCEPTED', status: 'PENDING', at: now, actor: order.userId },
+      ]),
       createdAt: now,
       updatedAt: now,
     };
@@ -160,7 +178,13 @@ export class OrderRepository {
     const alike = new Map<string, Decision[]>();
     for (const d of decisions) {
       const reason = d.verdict.status === 'FAILED' ? d.verdict.reason : '';
-      const key = JSON.stringify([d.verdict.status, reason, d.attempts, d.lastError ?? null]);
+      const key = JSON.stringify([
+        d.verdict.status,
+        reason,
+        d.attempts,
+        d.lastError ?? null,
+        d.heldAt?.getTime() ?? null,
+      ]);
       const group = alike.get(key);
       if (group) group.push(d);
       else alike.set(key, [d]);
@@ -173,7 +197,7 @@ export class OrderRepository {
             _id: { $in: group.map((d) => new Types.ObjectId(d.orderId)) },
             status: 'PENDING',
           },
-          update: { $set: decisionFields(group[0], now) },
+          update: decisionUpdate(group[0], now),
         },
       })),
       { ordered: false },
@@ -193,7 +217,7 @@ export class OrderRepository {
   ): Promise<OrderRecord | undefined> {
     const decided = await this.orderDocs.findOneAndUpdate(
       { _id: new Types.ObjectId(id), status: 'PENDING' },
-      { $set: decisionFields({ orderId: id, verdict, attempts, lastError }, new Date()) },
+      decisionUpdate({ orderId: id, verdict, attempts, lastError }, new Date()),
       { returnDocument: 'after' },
     );
     return decided ? toRecord(decided) : undefined;
@@ -215,16 +239,82 @@ export class OrderRepository {
    * processing again. Only a processing error reopens: a confirmation or a business failure is
    * final. Returns the reopened order, or undefined when the order was not in that state.
    */
-  async reopenAfterProcessingError(id: string): Promise<OrderRecord | undefined> {
-    const reopened = await this.orders
-      .findOneAndUpdate(
-        { _id: id, status: 'FAILED', failureReason: 'PROCESSING_ERROR' },
-        { $set: { status: 'PENDING', failureReason: null, lastError: null, decidedAt: null } },
-        { returnDocument: 'after' },
-      )
-      .lean<OrderDoc>()
-      .exec();
+  async reopenAfterProcessingError(id: string, actor: string): Promise<OrderRecord | undefined> {
+    const now = new Date();
+    const reopened = await this.orderDocs.findOneAndUpdate(
+      { _id: new Types.ObjectId(id), status: 'FAILED', failureReason: 'PROCESSING_ERROR' },
+      [
+        {
+          $set: {
+            status: 'PENDING',
+            failureReason: null,
+            lastError: null,
+            decidedAt: null,
+            updatedAt: now,
+            history: appended([
+              { event: 'REOPENED', status: 'PENDING', at: now, actor, reason: 'PROCESSING_ERROR' },
+            ]),
+          },
+        },
+      ],
+      { returnDocument: 'after' },
+    );
     return reopened ? toRecord(reopened) : undefined;
+  }
+
+  /**
+   * Moves the order to `to` if it is in one of `from` (and belongs to `owner`, when given), with
+   * its history entry, in one conditional write. A cancellation also records the status it left
+   * and that its stock is not back yet. Returns the moved order, or undefined when the order was
+   * in none of `from` (or is someone else's).
+   */
+  async moveTo(
+    id: string,
+    to: OrderStatus,
+    from: readonly OrderStatus[],
+    actor: string,
+    owner?: string,
+  ): Promise<OrderRecord | undefined> {
+    const now = new Date();
+    const cancelling = to === 'CANCELLED';
+    const moved = await this.orderDocs.findOneAndUpdate(
+      {
+        _id: new Types.ObjectId(id),
+        status: { $in: [...from] },
+        ...(owner === undefined ? {} : { userId: owner }),
+      },
+      [
+        // Its own stage: it reads the status before the next stage changes it.
+        ...(cancelling ? [{ $set: { cancelledFrom: '$status', stockReturned: false } }] : []),
+        {
+          $set: {
+            status: to,
+            updatedAt: now,
+            history: appended([moveEntry(to, actor, now)]),
+          },
+        },
+      ],
+      { returnDocument: 'after' },
+    );
+    return moved ? toRecord(moved) : undefined;
+  }
+
+  /** A cancelled order's stock is all back (idempotent). */
+  async markStockReturned(id: string): Promise<void> {
+    await this.orderDocs.updateOne(
+      { _id: new Types.ObjectId(id), stockReturned: false },
+      { $set: { stockReturned: true } },
+    );
+  }
+
+  /** Cancelled orders whose stock was not back by `before`, oldest first: a cancellation was interrupted. */
+  async findCancellationsReturningStock(before: Date, limit: number): Promise<OrderRecord[]> {
+    const found = await this.orderDocs
+      .find({ stockReturned: false, updatedAt: { $lt: before } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .toArray();
+    return found.map(toRecord);
   }
 
   /** Status and failure reason of the given orders, by id; unknown ids are absent. */
@@ -241,14 +331,40 @@ export class OrderRepository {
   }
 }
 
-function decisionFields(d: Decision, now: Date): Partial<OrderRecord> {
+/** PENDING → the verdict, with its history entries: a pipeline update, so each order numbers them. */
+function decisionUpdate(d: Decision, now: Date): Document[] {
+  return [
+    {
+      $set: {
+        status: d.verdict.status,
+        failureReason: d.verdict.status === 'FAILED' ? d.verdict.reason : null,
+        attempts: d.attempts,
+        lastError: { $literal: d.lastError ?? null },
+        decidedAt: now,
+        updatedAt: now,
+        history: appended(decisionEntries(d.verdict, d.heldAt ?? now, now)),
+      },
+    },
+  ];
+}
+
+/**
+ * The order's history with `entries` appended, numbered after the entries it has: an expression
+ * for the `$set` of a pipeline update, so the number comes from the document being written.
+ * Every value is a literal (an actor or a reason never reads as a field path).
+ */
+function appended(entries: readonly NewHistoryEntry[]): Document {
+  const history = { $ifNull: ['$history', []] };
   return {
-    status: d.verdict.status,
-    failureReason: d.verdict.status === 'FAILED' ? d.verdict.reason : null,
-    attempts: d.attempts,
-    lastError: d.lastError ?? null,
-    decidedAt: now,
-    updatedAt: now,
+    $concatArrays: [
+      history,
+      entries.map((entry, i) => ({
+        seq: { $add: [{ $size: history }, i + 1] },
+        ...Object.fromEntries(
+          Object.entries(entry).map(([field, value]) => [field, { $literal: value }]),
+        ),
+      })),
+    ],
   };
 }
 

@@ -2,6 +2,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument } from 'mongoose';
 import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from './domain/order-state.js';
 import type { FailureReason, OrderStatus, PriorityLabel } from './domain/order-state.js';
+import { HISTORY_EVENTS } from './domain/history.js';
+import type { HistoryEvent } from './domain/history.js';
 
 @Schema({ _id: false, versionKey: false })
 export class OrderLine {
@@ -23,6 +25,30 @@ export class OrderLine {
 }
 
 const OrderLineSchema = SchemaFactory.createForClass(OrderLine);
+
+/** One entry of the order's history (domain/history.ts). */
+@Schema({ _id: false, versionKey: false })
+export class OrderHistoryEntry {
+  @Prop({ required: true })
+  seq!: number;
+
+  @Prop({ type: String, required: true, enum: HISTORY_EVENTS })
+  event!: HistoryEvent;
+
+  @Prop({ type: String, required: true, enum: ORDER_STATUSES })
+  status!: OrderStatus;
+
+  @Prop({ required: true })
+  at!: Date;
+
+  @Prop({ required: true })
+  actor!: string;
+
+  @Prop({ type: String })
+  reason?: string;
+}
+
+const OrderHistoryEntrySchema = SchemaFactory.createForClass(OrderHistoryEntry);
 
 @Schema({ collection: 'orders', timestamps: true, versionKey: false })
 export class Order {
@@ -58,6 +84,21 @@ export class Order {
   @Prop({ type: Date, default: null })
   decidedAt!: Date | null;
 
+  /** The status a cancelled order left: it says whether the order can hold sold stock. */
+  @Prop({ type: String, enum: [...ORDER_STATUSES, null], default: null })
+  cancelledFrom!: OrderStatus | null;
+
+  /**
+   * For a cancelled order: false until everything it held or bought is back in stock, then true.
+   * The recovery sweep finishes what a cancellation interrupted left false.
+   */
+  @Prop({ type: Boolean, default: null })
+  stockReturned!: boolean | null;
+
+  /** Every change of status, oldest first, numbered from 1 (domain/history.ts). */
+  @Prop({ type: [OrderHistoryEntrySchema], default: [] })
+  history!: OrderHistoryEntry[];
+
   @Prop({ type: String })
   idempotencyKey?: string;
 
@@ -85,4 +126,9 @@ OrderSchema.index(
     partialFilterExpression: { status: 'PENDING', priority: 'VIP' },
     name: 'pending_vip_by_product',
   },
+);
+// Cancellations whose stock is not back yet: the recovery sweep finishes them.
+OrderSchema.index(
+  { updatedAt: 1 },
+  { partialFilterExpression: { stockReturned: false }, name: 'cancellations_returning_stock' },
 );

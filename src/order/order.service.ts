@@ -90,10 +90,10 @@ export class OrderService {
     return { items, total, page, limit };
   }
 
-  /** The order, to its owner or an admin; anyone else is told it does not exist. */
+  /** The order, to its owner, staff or an admin; anyone else is told it does not exist. */
   async getForCaller(caller: AuthUser, id: string): Promise<OrderRecord> {
     const order = await this.orders.findById(id);
-    if (!order || (order.userId !== caller.id && caller.role !== 'admin'))
+    if (!order || (order.userId !== caller.id && caller.role === 'customer'))
       throw new NotFoundError('Order');
     return order;
   }

@@ -14,6 +14,21 @@ export class Hold {
 const HoldSchema = SchemaFactory.createForClass(Hold);
 
 /**
+ * A cancelled order gave back its stock on this product: the mark makes giving back happen once
+ * however many times it is tried. Kept a day, long after any attempt of it could still be running.
+ */
+@Schema({ _id: false, versionKey: false })
+export class StockReturn {
+  @Prop({ required: true })
+  orderId!: string;
+
+  @Prop({ required: true })
+  at!: Date;
+}
+
+const StockReturnSchema = SchemaFactory.createForClass(StockReturn);
+
+/**
  * A catalog product and its inventory. Conservation holds at all times:
  * `available + reserved + sold = received` (initial quantity plus every restock or correction),
  * and `reserved` is the sum of `holds`. Every write increments `version`; reservations write
@@ -54,6 +69,9 @@ export class Product {
 
   @Prop({ type: [HoldSchema], default: [] })
   holds!: Hold[];
+
+  @Prop({ type: [StockReturnSchema], default: [] })
+  returns!: StockReturn[];
 
   createdAt!: Date;
   updatedAt!: Date;

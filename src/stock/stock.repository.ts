@@ -227,7 +227,70 @@ export class StockRepository {
       { ordered: false },
     );
   }
+
+  /**
+   * A cancelled order gives back everything it took, line by line, once: on each product, the
+   * order's hold if it still has one (not committed yet) goes back to available; otherwise the
+   * line was committed, and its quantity moves from sold back to available. One atomic update per
+   * product, conditional on the product not bearing the order's return mark, which the same update
+   * adds: a second attempt, by the cancelling request, a worker or the recovery sweep, finds the
+   * mark and changes nothing. Marks older than RETURN_MARK_TTL_MS are dropped on the way.
+   */
+  async returnStock(
+    orderId: string,
+    lines: ReadonlyArray<{ productId: string; quantity: number }>,
+    now = new Date(),
+  ): Promise<void> {
+    if (lines.length === 0) return;
+    const ofOrder = { $eq: ['$$this.orderId', { $literal: orderId }] };
+    const held = { $gt: ['$_held', 0] };
+    await this.productDocs.bulkWrite(
+      lines.map(({ productId, quantity }): AnyBulkWriteOperation<ProductLean> => ({
+        updateOne: {
+          filter: { _id: objectId(productId), 'returns.orderId': { $ne: orderId } },
+          update: [
+            {
+              $set: {
+                _held: {
+                  $sum: {
+                    $map: {
+                      input: { $filter: { input: '$holds', cond: ofOrder } },
+                      in: '$$this.quantity',
+                    },
+                  },
+                },
+              },
+            },
+            {
+              $set: {
+                reserved: { $subtract: ['$reserved', '$_held'] },
+                sold: { $cond: [held, '$sold', { $subtract: ['$sold', quantity] }] },
+                available: { $add: ['$available', { $cond: [held, '$_held', quantity] }] },
+                holds: { $filter: { input: '$holds', cond: { $not: [ofOrder] } } },
+                returns: {
+                  $concatArrays: [
+                    {
+                      $filter: {
+                        input: { $ifNull: ['$returns', []] },
+                        cond: { $gt: ['$$this.at', new Date(now.getTime() - RETURN_MARK_TTL_MS)] },
+                      },
+                    },
+                    [{ orderId: { $literal: orderId }, at: now }],
+                  ],
+                },
+              },
+            },
+            { $unset: '_held' },
+          ],
+        },
+      })),
+      { ordered: false },
+    );
+  }
 }
+
+/** How long a product keeps the mark of a cancelled order's return (StockReturn). */
+export const RETURN_MARK_TTL_MS = 24 * 3600 * 1000;
 
 /** The processing path talks to the driver directly: mongoose's query layer was a large share of a job's CPU. */
 function objectId(id: string): Types.ObjectId {

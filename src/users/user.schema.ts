@@ -1,7 +1,8 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument } from 'mongoose';
 
-export const ROLES = ['customer', 'admin'] as const;
+/** customer: shops; staff: moves orders through fulfilment and finds orders and customers; admin: everything. */
+export const ROLES = ['customer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 @Schema({ collection: 'users', timestamps: true, versionKey: false })

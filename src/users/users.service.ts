@@ -113,6 +113,20 @@ export class UsersService {
   }
 
   /**
+   * Gives the account `role`. Answers the account and whether its role changed: the caller must
+   * then outdate the account's access tokens (they carry the role).
+   */
+  async setRole(id: string, role: Role): Promise<{ user: UserDocument; changed: boolean }> {
+    const before = await this.users
+      .findByIdAndUpdate(id, { $set: { role } }, { returnDocument: 'before' })
+      .exec();
+    if (!before) throw new NotFoundError('User');
+    const user = await this.users.findById(id).exec();
+    if (!user) throw new NotFoundError('User');
+    return { user, changed: before.role !== role };
+  }
+
+  /**
    * `ADMIN_EMAIL` + `ADMIN_PASSWORD`: that admin account exists, with that password, after
    * start-up. An account that already is exactly that is left alone (every replica runs this at
    * every start); otherwise the answer says what changed, so its sessions can follow.

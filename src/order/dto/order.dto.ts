@@ -4,12 +4,16 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
+  IsIn,
   IsInt,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY } from '../domain/order-state.js';
+import { FAILURE_REASONS, ORDER_STATUSES, PRIORITY, STAFF_TARGETS } from '../domain/order-state.js';
+import type { StaffTarget } from '../domain/order-state.js';
+import { HISTORY_EVENTS } from '../domain/history.js';
+import type { HistoryEntry, HistoryEvent } from '../domain/history.js';
 import type { OrderStatus, PriorityLabel } from '../domain/order-state.js';
 import type { FailureReason } from '../domain/order-state.js';
 import type { OrderRecord } from '../order.repository.js';
@@ -103,6 +107,73 @@ export class OrderView {
 
   @ApiPropertyOptional({ nullable: true, description: 'When the order left PENDING' })
   decidedAt!: Date | null;
+
+  @ApiPropertyOptional({
+    enum: ORDER_STATUSES,
+    nullable: true,
+    description: 'For a cancelled order: the status it was cancelled from',
+  })
+  cancelledFrom!: OrderStatus | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    description:
+      'For a cancelled order: false until everything it held or bought is back in stock (shortly after the cancellation), then true',
+  })
+  stockReturned!: boolean | null;
+}
+
+export class HistoryEntryView {
+  @ApiProperty({
+    example: 2,
+    description: 'Grows by one per order from 1; resume after the last one seen',
+  })
+  seq!: number;
+
+  @ApiProperty({ enum: HISTORY_EVENTS, example: 'CONFIRMED' })
+  event!: HistoryEvent;
+
+  @ApiProperty({ enum: ORDER_STATUSES, description: 'The order status once this entry applies' })
+  status!: OrderStatus;
+
+  @ApiProperty()
+  at!: Date;
+
+  @ApiProperty({
+    example: 'system',
+    description: 'The user id of whoever made the change, or system',
+  })
+  actor!: string;
+
+  @ApiPropertyOptional({
+    example: 'OUT_OF_STOCK',
+    description: "A failure's reason; a reopened order's former reason",
+  })
+  reason?: string;
+}
+
+export class OrderHistoryView {
+  @ApiProperty({ type: [HistoryEntryView], description: 'Oldest first' })
+  items!: HistoryEntryView[];
+}
+
+export class MoveOrderDto {
+  @ApiProperty({ enum: STAFF_TARGETS, example: 'SHIPPED' })
+  @IsIn(STAFF_TARGETS)
+  status!: StaffTarget;
+}
+
+export function toHistoryView(history: readonly HistoryEntry[]): OrderHistoryView {
+  return {
+    items: history.map(({ seq, event, status, at, actor, reason }) => ({
+      seq,
+      event,
+      status,
+      at,
+      actor,
+      ...(reason === undefined || reason === null ? {} : { reason }),
+    })),
+  };
 }
 
 export class OrderPage extends PageOf(OrderView) {}
@@ -126,5 +197,7 @@ export function toOrderView(order: OrderRecord): OrderView {
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
     decidedAt: order.decidedAt ?? null,
+    cancelledFrom: order.cancelledFrom ?? null,
+    stockReturned: order.stockReturned ?? null,
   };
 }
