@@ -7,6 +7,7 @@ import { build } from '../tools/harness/stack.js';
 import { BACKLOG_DEFAULTS, runBacklog } from './scenarios/backlog.js';
 import { BASELINE_DEFAULTS, runBaseline } from './scenarios/baseline.js';
 import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/chaos.js';
+import { CANCEL_RACE_DEFAULTS, cancelRace } from './scenarios/cancel-race.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { HOSTILE_DEFAULTS, runHostile } from './scenarios/hostile.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
@@ -73,6 +74,13 @@ const SCENARIOS: Record<string, Scenario> = {
       shoppers: number(args.shoppers, CONTENTION_DEFAULTS.shoppers),
       stock: number(args.stock, 800),
       kills: number(args.kills, 4),
+    }),
+  'cancel-race': (args) =>
+    cancelRace({
+      shoppers: number(args.shoppers, CANCEL_RACE_DEFAULTS.shoppers),
+      stock: number(args.stock, CANCEL_RACE_DEFAULTS.stock),
+      kills: number(args.kills, CANCEL_RACE_DEFAULTS.kills),
+      cancelShare: number(args.share, CANCEL_RACE_DEFAULTS.cancelShare),
     }),
   'redis-restart': (args) =>
     redisRestart({

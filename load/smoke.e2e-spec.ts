@@ -4,6 +4,7 @@
  * applied twice, and the hot path's work per order within its targets. The full-size runs and
  * their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
  */
+import { cancelRace } from './scenarios/cancel-race.js';
 import { batchKill, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
@@ -34,6 +35,22 @@ describe('load smoke', () => {
     const result = await batchKill({ ...small, shoppers: 300, stock: 200, kills: 2 });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.figures).toMatchObject({ confirmed: 200, pending: 0 });
+  });
+
+  it('cancel-race: owners cancel a third of the orders at random moments while workers are SIGKILLed; stock comes back exactly once', async () => {
+    const result = await cancelRace({
+      shoppers: 300,
+      stock: 60,
+      connections: 20,
+      kills: 2,
+      killEveryMs: 400,
+      settleTimeoutMs: 60_000,
+    });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    const figures = result.figures as { cancelledFrom: Record<string, number> };
+    // The cancels landed on both sides of the decision.
+    expect(figures.cancelledFrom.PENDING ?? 0).toBeGreaterThan(0);
+    expect(figures.cancelledFrom.CONFIRMED ?? 0).toBeGreaterThan(0);
   });
 
   it('work: MongoDB and Redis commands per order stay within the hot-path targets', async () => {

@@ -3,6 +3,7 @@ import { ObjectId } from 'mongodb';
 import { Check, round } from './report.js';
 import type { Stack } from '../../tools/harness/stack.js';
 import { settledProblems } from '../../tools/invariants.js';
+import { SOLD_STATUSES } from '../../src/order/domain/order-state.js';
 
 const objectIds = (ids: string[]) => ids.map((id) => new ObjectId(id));
 
@@ -104,7 +105,8 @@ export async function waitUntilDecided(
 
 /**
  * Stock accounting for each product: available + reserved + sold = received, no hold left,
- * nothing negative, and sold equals the units of all CONFIRMED orders in the database (no change
+ * nothing negative, and sold equals the units of all orders that bought them (CONFIRMED or in
+ * fulfilment; cancelled ones gave theirs back) in the database (no change
  * applied twice, none lost). All orders count, not only those whose 202 the load generator saw: a
  * request cut off at the end of a timed run may still have been accepted and processed.
  */
@@ -112,7 +114,7 @@ export async function stockChecks(stack: Stack, productIds: string[]): Promise<C
   const products = await stack.products.find({ _id: { $in: objectIds(productIds) } }).toArray();
   const confirmedUnits = new Map<string, number>();
   for await (const order of stack.orders.find(
-    { status: 'CONFIRMED' },
+    { status: { $in: [...SOLD_STATUSES] } },
     { projection: { items: 1 } },
   )) {
     for (const item of order.items)

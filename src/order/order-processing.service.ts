@@ -259,6 +259,9 @@ export class OrderProcessingService {
     const cancelled: OrderRecord[] = [];
     for (const order of orders) {
       const action = settlementFor(order.status, order.cancelledFrom);
+      // A return that is done is not tried again: its marks on the products expire after a day.
+      // (A release is always safe to repeat: it needs the hold itself.)
+      if (action === 'undo' && order.stockReturned === true) continue;
       if (action === 'undo') undoing.push(order);
       else if (action !== 'none') settling.set(order.id, action);
       if (order.status === 'CANCELLED' && order.stockReturned !== true) cancelled.push(order);

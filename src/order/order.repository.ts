@@ -350,19 +350,24 @@ function decisionUpdate(d: Decision, now: Date): Document[] {
 
 /**
  * The order's history with `entries` appended, numbered after the entries it has: an expression
- * for the `$set` of a pipeline update, so the number comes from the document being written.
- * Every value is a literal (an actor or a reason never reads as a field path).
+ * for the `$set` of a pipeline update, so the number comes from the document being written. An
+ * entry's time is never before the last one's: the processes that write a history read their own
+ * clocks, and one that read its clock first may write second (a cancellation that wins a race
+ * against a confirmation written a moment earlier). Every value is a literal (an actor or a reason
+ * never reads as a field path).
  */
 function appended(entries: readonly NewHistoryEntry[]): Document {
   const history = { $ifNull: ['$history', []] };
+  const lastAt = { $arrayElemAt: ['$history.at', -1] };
   return {
     $concatArrays: [
       history,
-      entries.map((entry, i) => ({
+      entries.map(({ at, ...entry }, i) => ({
         seq: { $add: [{ $size: history }, i + 1] },
         ...Object.fromEntries(
           Object.entries(entry).map(([field, value]) => [field, { $literal: value }]),
         ),
+        at: { $max: [at, { $ifNull: [lastAt, at] }] },
       })),
     ],
   };

@@ -36,18 +36,24 @@ import {
   startOfflineMongo,
   startRedisServer,
 } from './services.js';
+import type { HistoryEntry } from '../../src/order/domain/history.js';
+import type { OrderStatus } from '../../src/order/domain/order-state.js';
 
 export const ADMIN = { email: 'load-admin@shop.test', password: 'load-admin-password' };
 
 /** The documents the scenarios read back, as stored (see src/order and src/stock schemas). */
 export interface OrderDoc {
   _id: ObjectId;
-  status: 'PENDING' | 'CONFIRMED' | 'FAILED';
+  userId: string;
+  status: OrderStatus;
   failureReason: string | null;
   priority: 'VIP' | 'REGULAR';
   items: Array<{ productId: string; quantity: number }>;
   createdAt: Date;
   decidedAt: Date | null;
+  cancelledFrom?: OrderStatus | null;
+  stockReturned?: boolean | null;
+  history?: HistoryEntry[];
 }
 
 export interface ProductDoc {

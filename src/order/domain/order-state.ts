@@ -29,6 +29,9 @@ export const ORDER_STATUSES = [
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/** Orders whose units are sold: confirmed, and on their way through fulfilment. */
+export const SOLD_STATUSES = ['CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED'] as const;
+
 /** What staff may set through the fulfilment route. */
 export const STAFF_TARGETS = ['PREPARING', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
 export type StaffTarget = (typeof STAFF_TARGETS)[number];
