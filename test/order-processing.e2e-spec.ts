@@ -226,6 +226,7 @@ describe('order processing', () => {
     const shopper = await registerShopper(app);
     // Stored as the API stores it, but the enqueue never happened (Redis was unreachable).
     const stored = await app.get(OrderRepository).create({
+      orderNumber: 'ORD-2026-900001',
       userId: shopper.id,
       items: [
         {

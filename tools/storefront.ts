@@ -5,6 +5,7 @@
  * their supertest agents (test/support/shop.ts).
  */
 import { waitFor } from './harness/wait.js';
+import type { OrderStatus } from '../src/order/domain/order-state.js';
 
 export interface HttpAnswer {
   status: number;
@@ -28,7 +29,8 @@ export interface ProductBody {
 
 export interface OrderBody {
   id: string;
-  status: 'PENDING' | 'CONFIRMED' | 'FAILED';
+  orderNumber: string;
+  status: OrderStatus;
   failureReason: string | null;
   priority: 'VIP' | 'REGULAR';
   total: number;

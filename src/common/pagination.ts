@@ -1,13 +1,13 @@
 import type { Type as Class } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export const MAX_PAGE_SIZE = 100;
 export const MAX_PAGE = 10_000;
 
 /** A query number written as plain decimal digits only: `1e300`, `0x10`, `1.0` and ` 1` stay strings and fail IsInt. */
-const Digits = () =>
+export const Digits = () =>
   Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^[0-9]{1,9}$/.test(value) ? Number(value) : value,
   );
@@ -63,4 +63,40 @@ export function PageOf<T>(item: Class<T>): Class<Page<T>> {
     limit!: number;
   }
   return PageOfItems;
+}
+
+/** A page of a keyset-paginated list: pass `nextCursor` back as `cursor` for the next page. */
+export interface CursorPage<T> {
+  items: T[];
+  /** Null on the last page. */
+  nextCursor: string | null;
+}
+
+/** `limit` and `cursor` of a keyset-paginated list. */
+export class CursorQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })
+  @IsOptional()
+  @Digits()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit: number = 20;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page, unchanged' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
+}
+
+/** The documented class of a cursor page of `item`s. */
+export function CursorPageOf<T>(item: Class<T>): Class<CursorPage<T>> {
+  class CursorPageOfItems implements CursorPage<T> {
+    @ApiProperty({ type: [item] })
+    items!: T[];
+
+    @ApiProperty({ type: String, nullable: true, description: 'Null on the last page' })
+    nextCursor!: string | null;
+  }
+  return CursorPageOfItems;
 }

@@ -89,7 +89,12 @@ export interface AppConfig {
   bcryptRounds: number;
   admin?: { email: string; password: string };
   /** Acceptance group commit: orders arriving together are stored and enqueued together. */
-  intake: { maxBatch: number; lingerMs: number };
+  intake: {
+    maxBatch: number;
+    lingerMs: number;
+    /** Order numbers a process reserves at a time (one MongoDB call per block). */
+    orderNumberBlock: number;
+  };
   /** Bounds on what one request may ask for, checked before its body is transformed. */
   limits: { orderLines: number };
   queue: {
@@ -221,6 +226,7 @@ export function loadConfig(env: Env): AppConfig {
     intake: {
       maxBatch: integer(env, 'ORDER_BATCH_MAX', 256, 1, 10_000),
       lingerMs: integer(env, 'ORDER_BATCH_LINGER_MS', 2, 0, 100),
+      orderNumberBlock: integer(env, 'ORDER_NUMBER_BLOCK', 100, 1, 100_000),
     },
     limits: { orderLines: integer(env, 'ORDER_MAX_LINES', 20, 1, 500) },
     queue: {

@@ -1,4 +1,4 @@
-import { Body, Controller, Param, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import {
   ApiBody,
   ApiCookieAuth,
@@ -13,15 +13,35 @@ import { ApiErrors } from '../common/error-response.js';
 import { ParseObjectIdPipe } from '../common/object-id.pipe.js';
 import { MoveOrderDto, OrderView, toOrderView } from './dto/order.dto.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { OrderService } from './order.service.js';
+import { OrderSearchPage, OrderSearchQuery } from './dto/order-search.dto.js';
 
-/** Staff tools: move orders through fulfilment. */
+/** Staff tools: find orders, move them through fulfilment. */
 @ApiTags('staff')
 @ApiCookieAuth('access_token')
 @ApiErrors(401, [403, 'Staff and admins only'], 429)
 @Roles('staff', 'admin')
 @Controller('admin/orders')
 export class OrderAdminController {
-  constructor(private readonly lifecycle: OrderLifecycleService) {}
+  constructor(
+    private readonly lifecycle: OrderLifecycleService,
+    private readonly orders: OrderService,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Find orders by status, customer, priority, product, acceptance time or number (staff, admin)',
+    description:
+      'Newest first. Pages by cursor: pass `nextCursor` back as `cursor`; a walk sees every order that existed when it ' +
+      'started exactly once, however many are accepted meanwhile.',
+  })
+  @ApiOkResponse({ type: OrderSearchPage })
+  @ApiErrors(400)
+  async search(@Query() query: OrderSearchQuery): Promise<OrderSearchPage> {
+    const page = await this.orders.search(query);
+    return { items: page.items.map(toOrderView), nextCursor: page.nextCursor };
+  }
 
   @Patch(':id/status')
   @ApiOperation({

@@ -9,6 +9,7 @@ import { OrderRepository } from './order.repository.js';
 import { Order, OrderSchema } from './order.schema.js';
 import { OrderService } from './order.service.js';
 import { OrderLifecycleService } from './order-lifecycle.service.js';
+import { OrderNumbers } from './order-numbers.js';
 
 /** Orders as both roles need them: accept, store, enqueue, read. */
 @Module({
@@ -18,7 +19,14 @@ import { OrderLifecycleService } from './order-lifecycle.service.js';
     StockModule,
     UsersModule,
   ],
-  providers: [OrderService, OrderLifecycleService, OrderIntake, OrderRepository, OrderQueue],
+  providers: [
+    OrderService,
+    OrderLifecycleService,
+    OrderIntake,
+    OrderNumbers,
+    OrderRepository,
+    OrderQueue,
+  ],
   exports: [OrderService, OrderLifecycleService, OrderRepository, OrderQueue, BullModule],
 })
 export class OrderModule {}

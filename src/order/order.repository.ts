@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { MongoBulkWriteError } from 'mongodb';
-import type { AnyBulkWriteOperation, Collection, Document, WriteError } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Document, Filter, WriteError } from 'mongodb';
 import { Model, Types } from 'mongoose';
 import { isDuplicateKeyError } from '../common/errors.js';
 import { nativeCollection } from '../common/native-collection.js';
 import type { Claim } from '../stock/domain/reservation.js';
-import type { OrderStatus, Verdict } from './domain/order-state.js';
+import type { OrderStatus, PriorityLabel, Verdict } from './domain/order-state.js';
 import { decisionEntries, moveEntry, numbered } from './domain/history.js';
 import type { NewHistoryEntry } from './domain/history.js';
 import { Order } from './order.schema.js';
@@ -42,6 +42,23 @@ export type NewOrder = Omit<
 
 /** How one order of an `insertMany` fared: stored, or refused as a repeat of its Idempotency-Key. */
 export type InsertOutcome = 'stored' | 'duplicate' | Error;
+
+/** The filters of a staff search of orders; every one optional, combined with AND. */
+export interface OrderFilter {
+  status?: OrderStatus;
+  userId?: string;
+  priority?: PriorityLabel;
+  productId?: string;
+  from?: Date;
+  to?: Date;
+  orderNumber?: string;
+}
+
+/** Where a page of a newest-first walk starts: strictly after this order. */
+export interface OrderCursorKey {
+  createdAt: Date;
+  id: string;
+}
 
 /** What the queue needs of an order to enqueue it. */
 export type QueuedOrder = Pick<OrderRecord, 'id' | 'priority' | 'items'>;
@@ -221,6 +238,42 @@ export class OrderRepository {
       { returnDocument: 'after' },
     );
     return decided ? toRecord(decided) : undefined;
+  }
+
+  /**
+   * Orders matching `filter`, newest first (acceptance time, then id), at most `limit`, strictly
+   * after `after`: a walk by pages sees each order that existed when it started exactly once,
+   * whatever is accepted meanwhile (newer orders sort before its first page). Each filter has an
+   * index with the same order (order.schema.ts). Histories are left out.
+   */
+  async search(
+    filter: OrderFilter,
+    after: OrderCursorKey | undefined,
+    limit: number,
+  ): Promise<OrderRecord[]> {
+    const conditions: Array<Filter<OrderDoc>> = [];
+    if (filter.status) conditions.push({ status: filter.status });
+    if (filter.userId) conditions.push({ userId: filter.userId });
+    if (filter.priority) conditions.push({ priority: filter.priority });
+    if (filter.productId) conditions.push({ 'items.productId': filter.productId });
+    if (filter.orderNumber) conditions.push({ orderNumber: filter.orderNumber });
+    if (filter.from) conditions.push({ createdAt: { $gte: filter.from } });
+    if (filter.to) conditions.push({ createdAt: { $lt: filter.to } });
+    if (after) {
+      const afterId = new Types.ObjectId(after.id);
+      conditions.push({
+        $or: [
+          { createdAt: { $lt: after.createdAt } },
+          { createdAt: after.createdAt, _id: { $lt: afterId } },
+        ],
+      });
+    }
+    const found = await this.orderDocs
+      .find(conditions.length > 0 ? { $and: conditions } : {}, { projection: { history: 0 } })
+      .sort({ createdAt: -1, _id: -1 })
+      .limit(limit)
+      .toArray();
+    return found.map((doc) => toRecord({ ...doc, history: [] }));
   }
 
   /** Orders still PENDING that were accepted before `acceptedBefore`, oldest first. */

@@ -52,6 +52,10 @@ const OrderHistoryEntrySchema = SchemaFactory.createForClass(OrderHistoryEntry);
 
 @Schema({ collection: 'orders', timestamps: true, versionKey: false })
 export class Order {
+  /** What people read out: `ORD-2026-000123` (domain/order-number.ts, order-numbers.ts). */
+  @Prop({ type: String, required: true })
+  orderNumber!: string;
+
   @Prop({ required: true })
   userId!: string;
 
@@ -112,7 +116,16 @@ export class Order {
 
 export type OrderDocument = HydratedDocument<Order>;
 export const OrderSchema = SchemaFactory.createForClass(Order);
-OrderSchema.index({ userId: 1, createdAt: -1 });
+OrderSchema.index(
+  { orderNumber: 1 },
+  { unique: true, partialFilterExpression: { orderNumber: { $type: 'string' } } },
+);
+// Staff search (GET /admin/orders), newest first: one index per filter, in the walk's order.
+OrderSchema.index({ createdAt: -1, _id: -1 });
+OrderSchema.index({ userId: 1, createdAt: -1, _id: -1 });
+OrderSchema.index({ status: 1, createdAt: -1, _id: -1 });
+OrderSchema.index({ priority: 1, createdAt: -1, _id: -1 });
+OrderSchema.index({ 'items.productId': 1, createdAt: -1, _id: -1 });
 OrderSchema.index(
   { userId: 1, idempotencyKey: 1 },
   { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } },

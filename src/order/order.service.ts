@@ -7,7 +7,10 @@ import {
   InvalidInputError,
   NotFoundError,
 } from '../common/errors.js';
-import type { Page } from '../common/pagination.js';
+import type { CursorPage, Page } from '../common/pagination.js';
+import { decodeCursor, encodeCursor, invalidCursor } from '../common/cursor.js';
+import { isObjectIdString } from '../common/object-id.pipe.js';
+import type { OrderSearchQuery } from './dto/order-search.dto.js';
 import { RequestValidationError } from '../common/validation.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { Catalog } from '../stock/catalog.js';
@@ -15,7 +18,9 @@ import { UsersService } from '../users/users.service.js';
 import { priorityFor } from './domain/order-state.js';
 import { priceOrder, RequestedLine } from './domain/pricing.js';
 import { OrderIntake } from './order-intake.js';
-import { OrderRecord, OrderRepository } from './order.repository.js';
+import { OrderNumbers } from './order-numbers.js';
+import { formatOrderNumber } from './domain/order-number.js';
+import { OrderCursorKey, OrderRecord, OrderRepository } from './order.repository.js';
 
 export interface Placement {
   order: OrderRecord;
@@ -34,6 +39,7 @@ export class OrderService {
     private readonly catalog: Catalog,
     private readonly users: UsersService,
     private readonly metrics: Metrics,
+    private readonly numbers: OrderNumbers,
   ) {}
 
   /**
@@ -67,14 +73,19 @@ export class OrderService {
       throw new RequestValidationError([{ field: priced.field, problem: priced.problem }]);
     }
 
-    const order = this.orders.newRecord({
-      userId: caller.id,
-      items: priced.items,
-      total: priced.total,
-      currency: priced.currency,
-      priority: priorityFor(isVip),
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey, requestHash }),
-    });
+    const now = new Date();
+    const order = this.orders.newRecord(
+      {
+        orderNumber: formatOrderNumber(await this.numbers.take(), now),
+        userId: caller.id,
+        items: priced.items,
+        total: priced.total,
+        currency: priced.currency,
+        priority: priorityFor(isVip),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey, requestHash }),
+      },
+      now,
+    );
     if ((await this.intake.accept(order)) === 'duplicate') {
       // The same key was used before, or by a concurrent request that was stored first.
       const first = await this.earlierOrder(caller, idempotencyKey);
@@ -88,6 +99,32 @@ export class OrderService {
   async listForUser(caller: AuthUser, page: number, limit: number): Promise<Page<OrderRecord>> {
     const { items, total } = await this.orders.listForUser(caller.id, page, limit);
     return { items, total, page, limit };
+  }
+
+  /** Staff search, newest first, by keyset pages (order.repository.ts `search`). */
+  async search(query: OrderSearchQuery): Promise<CursorPage<OrderRecord>> {
+    const found = await this.orders.search(
+      {
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.userId ? { userId: query.userId } : {}),
+        ...(query.priority ? { priority: query.priority } : {}),
+        ...(query.productId ? { productId: query.productId } : {}),
+        ...(query.number ? { orderNumber: query.number } : {}),
+        ...(query.from ? { from: new Date(query.from) } : {}),
+        ...(query.to ? { to: new Date(query.to) } : {}),
+      },
+      query.cursor === undefined ? undefined : orderCursorKey(query.cursor),
+      query.limit + 1,
+    );
+    const items = found.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor:
+        found.length > query.limit && last
+          ? encodeCursor({ t: last.createdAt.getTime(), id: last.id })
+          : null,
+    };
   }
 
   /** The order, to its owner, staff or an admin; anyone else is told it does not exist. */
@@ -118,6 +155,13 @@ export class OrderService {
       ? undefined
       : this.orders.findByIdempotencyKey(caller.id, idempotencyKey);
   }
+}
+
+/** Where a page of the staff search starts, from the cursor the previous page gave out. */
+function orderCursorKey(cursor: string): OrderCursorKey {
+  const key = decodeCursor<{ t: number; id: string }>(cursor, { t: 'number', id: 'string' });
+  if (!isObjectIdString(key.id) || !Number.isFinite(key.t)) invalidCursor();
+  return { createdAt: new Date(key.t), id: key.id };
 }
 
 function fingerprint(lines: RequestedLine[]): string {

@@ -75,6 +75,12 @@ export class OrderView {
   @ApiProperty({ example: '665f1c2e9b1e8a3d4c5b6a80' })
   id!: string;
 
+  @ApiProperty({
+    example: 'ORD-2026-000123',
+    description: 'Unique, for people: the year of acceptance and a number that grows',
+  })
+  orderNumber!: string;
+
   @ApiProperty({ enum: ORDER_STATUSES })
   status!: OrderStatus;
 
@@ -181,6 +187,7 @@ export class OrderPage extends PageOf(OrderView) {}
 export function toOrderView(order: OrderRecord): OrderView {
   return {
     id: order.id,
+    orderNumber: order.orderNumber,
     status: order.status,
     items: order.items.map((item) => ({
       productId: item.productId,
