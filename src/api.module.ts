@@ -15,6 +15,7 @@ import { UsersController } from './users/users.controller.js';
 import { UsersModule } from './users/users.module.js';
 import { OrderAdminController } from './order/order-admin.controller.js';
 import { UserRolesController } from './auth/user-roles.controller.js';
+import { UserSearchController } from './users/user-search.controller.js';
 
 /**
  * The storefront and admin HTTP surface, present in the `api` and `all` roles. Every route needs
@@ -30,6 +31,7 @@ import { UserRolesController } from './auth/user-roles.controller.js';
     AuthController,
     UsersController,
     UserRolesController,
+    UserSearchController,
     StockController,
     OrderController,
     OrderAdminController,

@@ -139,3 +139,55 @@ describe('staff search of orders (GET /admin/orders)', () => {
     await alice.http.get('/admin/orders').expect(403);
   });
 });
+
+describe('staff search of accounts (GET /admin/users)', () => {
+  let app: TestApp;
+  let admin: request.Agent;
+
+  beforeAll(async () => {
+    app = await createTestApp('user-search', { env: { APP_ROLE: 'api' } });
+    admin = await signInAdmin(app);
+    for (const name of ['ann', 'anna', 'annette', 'bob', 'a.n+n']) {
+      await app
+        .agent()
+        .post('/auth/register')
+        .send({ email: `${name}@search.test`, password: 'shopper-password', name })
+        .expect(201);
+    }
+    const bob = await admin.get('/admin/users?email=BOB@').expect(200);
+    await admin.post(`/users/${bob.body.items[0].id}/vip`).expect(200);
+  });
+  afterAll(() => app.close());
+
+  const emails = async (query: string, limit = 100): Promise<string[]> => {
+    const found: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await admin
+        .get(`/admin/users?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+        .expect(200);
+      found.push(...(res.body.items as Array<{ email: string }>).map((u) => u.email));
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor);
+    return found;
+  };
+
+  it('finds by email prefix in any case, A to Z, page by page', async () => {
+    expect(await emails('email=ANN', 2)).toEqual([
+      'ann@search.test',
+      'anna@search.test',
+      'annette@search.test',
+    ]);
+    // The prefix is text, not a pattern.
+    expect(await emails('email=a.n')).toEqual(['a.n+n@search.test']);
+    expect(await emails('email=.*')).toEqual([]);
+  });
+
+  it('filters by role and VIP flag', async () => {
+    expect(await emails('vip=true')).toEqual(['bob@search.test']);
+    expect(await emails('role=admin')).toEqual(['admin@shop.test']);
+    expect((await emails('role=customer&vip=false')).length).toBe(4);
+    await admin.get('/admin/users?vip=yes').expect(400);
+    await admin.get('/admin/users?role=root').expect(400);
+  });
+});

@@ -28,3 +28,6 @@ export class User {
 
 export type UserDocument = HydratedDocument<User>;
 export const UserSchema = SchemaFactory.createForClass(User);
+// Staff search (GET /admin/users): by email prefix (the unique email index), by role, by VIP flag.
+UserSchema.index({ role: 1, email: 1 });
+UserSchema.index({ isVip: 1, email: 1 });

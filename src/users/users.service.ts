@@ -113,6 +113,31 @@ export class UsersService {
   }
 
   /**
+   * Staff search of accounts, by email: those whose email starts with `emailPrefix` (emails are
+   * stored in lower case), with `role` and `isVip` when given, after the email `afterEmail`, at
+   * most `limit`. Emails are unique, so the email alone is the page key.
+   */
+  async search(
+    filter: { emailPrefix?: string; role?: Role; isVip?: boolean },
+    afterEmail: string | undefined,
+    limit: number,
+  ): Promise<Array<User & { _id: Types.ObjectId }>> {
+    const email: Record<string, unknown> = {};
+    if (filter.emailPrefix) email.$regex = `^${escapeRegExp(filter.emailPrefix.toLowerCase())}`;
+    if (afterEmail !== undefined) email.$gt = afterEmail;
+    return this.users
+      .find({
+        ...(Object.keys(email).length > 0 ? { email } : {}),
+        ...(filter.role ? { role: filter.role } : {}),
+        ...(filter.isVip === undefined ? {} : { isVip: filter.isVip }),
+      })
+      .sort({ email: 1 })
+      .limit(limit)
+      .lean<Array<User & { _id: Types.ObjectId }>>()
+      .exec();
+  }
+
+  /**
    * Gives the account `role`. Answers the account and whether its role changed: the caller must
    * then outdate the account's access tokens (they carry the role).
    */
@@ -174,4 +199,9 @@ export class UsersService {
     this.logger.log(`admin account ${admin.email} is ready`);
     return undefined;
   }
+}
+
+/** `text` matched literally inside a regular expression. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
