@@ -1,10 +1,12 @@
 import {
   Body,
   Controller,
+  Delete,
   Get,
   HttpCode,
   HttpStatus,
   Inject,
+  Patch,
   Post,
   Req,
   Res,
@@ -28,7 +30,13 @@ import { RateLimit } from '../rate-limit/rate-limit.guard.js';
 import { CurrentUser, Public } from './auth-user.js';
 import type { AuthUser } from './auth-user.js';
 import { REFRESH_COOKIE, clearAuthCookies, readCookie, setAuthCookies } from './cookies.js';
-import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import {
+  DeleteAccountDto,
+  LoginDto,
+  RegisterDto,
+  UpdateProfileDto,
+} from './dto/credentials.dto.js';
+import { RequestValidationError } from '../common/validation.js';
 
 @ApiTags('auth')
 @ApiErrors(429)
@@ -118,6 +126,57 @@ export class AuthController {
   @ApiErrors(401)
   session(@CurrentUser() caller: AuthUser): SessionView {
     return { userId: caller.id, role: caller.role };
+  }
+
+  @Patch('profile')
+  @RateLimit('auth')
+  @ApiCookieAuth('access_token')
+  @ApiOperation({
+    summary: 'Change your name and/or password',
+    description:
+      'A new password needs the current one, ends every session of the account (on every device) and starts a new ' +
+      'one here: the answer sets new auth cookies.',
+  })
+  @ApiOkResponse({ type: UserEnvelope })
+  @ApiErrors(
+    400,
+    401,
+    [403, 'The current password is not correct'],
+    [404, 'The account no longer exists'],
+  )
+  async updateProfile(
+    @CurrentUser() caller: AuthUser,
+    @Body() dto: UpdateProfileDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserEnvelope> {
+    if (dto.name === undefined && dto.newPassword === undefined)
+      throw new RequestValidationError([
+        { field: '(body)', problem: 'must change name or newPassword (or both)' },
+      ]);
+    const updated = await this.auth.updateProfile(caller.id, dto);
+    if (updated.tokens) setAuthCookies(res, updated.tokens, this.config);
+    return { user: toUserView(updated.user) };
+  }
+
+  @Delete('profile')
+  @RateLimit('auth')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiCookieAuth('access_token')
+  @ApiOperation({
+    summary: 'Delete your account',
+    description:
+      'Confirmed by the password. Every session ends at once; the email, name and password are removed. Orders are ' +
+      'kept for accounting, naming the account only by an id that then belongs to nobody.',
+  })
+  @ApiNoContentResponse()
+  @ApiErrors(400, 401, [403, 'The password is not correct'], [404, 'The account no longer exists'])
+  async deleteAccount(
+    @CurrentUser() caller: AuthUser,
+    @Body() dto: DeleteAccountDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    await this.auth.deleteAccount(caller.id, dto.password);
+    clearAuthCookies(res, this.config);
   }
 
   @Get('profile')

@@ -71,6 +71,32 @@ export class AuthService implements OnApplicationBootstrap {
     return this.issue(rotation.userId, 'Invalid refresh token', rotation);
   }
 
+  /**
+   * The signed-in user changes their name and/or password. A new password ends every session of
+   * the account, this one included, and starts a new one for the caller: whoever knew the old
+   * password is signed out everywhere, the caller stays signed in.
+   */
+  async updateProfile(
+    userId: string,
+    change: { name?: string; currentPassword?: string; newPassword?: string },
+  ): Promise<{ user: UserDocument; tokens?: TokenPair }> {
+    if (change.newPassword !== undefined) {
+      await this.users.changePassword(userId, change.currentPassword ?? '', change.newPassword);
+    }
+    const renamed =
+      change.name === undefined ? undefined : await this.users.rename(userId, change.name);
+    if (change.newPassword === undefined)
+      return { user: renamed ?? (await this.users.getById(userId)) };
+    await this.tokens.endSessionsOf(userId);
+    return this.issue(userId, 'The account no longer exists');
+  }
+
+  /** Deletes the account (password confirmed) and ends all its sessions at once. */
+  async deleteAccount(userId: string, password: string): Promise<void> {
+    await this.users.deleteAccount(userId, password);
+    await this.tokens.endSessionsOf(userId);
+  }
+
   logout(refreshToken: string | undefined): Promise<void> {
     return this.tokens.revoke(refreshToken);
   }

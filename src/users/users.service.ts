@@ -4,7 +4,12 @@ import { Model, Types } from 'mongoose';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { CacheInvalidation } from '../common/cache-invalidation.js';
-import { ConflictError, NotFoundError, isDuplicateKeyError } from '../common/errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  isDuplicateKeyError,
+} from '../common/errors.js';
 import { nativeCollection } from '../common/native-collection.js';
 import { InvalidatingCache } from '../common/invalidating-cache.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -101,6 +106,47 @@ export class UsersService {
     const user = await this.findById(id);
     if (!user) throw new NotFoundError('User');
     return user;
+  }
+
+  /** A new display name. */
+  async rename(id: string, name: string): Promise<UserDocument> {
+    const user = await this.users
+      .findByIdAndUpdate(id, { $set: { name } }, { returnDocument: 'after' })
+      .exec();
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  /** A new password, for whoever knows the current one; 403 otherwise. */
+  async changePassword(id: string, current: string, next: string): Promise<UserDocument> {
+    await this.confirmPassword(id, current);
+    const user = await this.users
+      .findByIdAndUpdate(
+        id,
+        { $set: { passwordHash: await this.hasher.hash(next) } },
+        { returnDocument: 'after' },
+      )
+      .exec();
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  /**
+   * Removes the account and everything personal it holds (email, name, password hash), for whoever
+   * knows its password. Its orders stay, for accounting: they name the account only by its id,
+   * which then belongs to nobody.
+   */
+  async deleteAccount(id: string, password: string): Promise<void> {
+    await this.confirmPassword(id, password);
+    await this.users.deleteOne({ _id: id }).exec();
+    // Every replica's VIP cache forgets the account: an order from it is refused at once.
+    await this.invalidation.publish(ACCOUNT_TOPIC, id, { confirm: true });
+  }
+
+  private async confirmPassword(id: string, password: string): Promise<void> {
+    const user = await this.getById(id);
+    if (!(await this.hasher.verify(password, user.passwordHash)))
+      throw new ForbiddenError('The password is not correct');
   }
 
   async setVip(id: string, isVip: boolean): Promise<UserDocument> {
