@@ -298,6 +298,24 @@ describe('admin operations', () => {
         holds: 0,
       });
       await expectConserved(healthy.id, flaky.id);
+      // The history tells the whole story, the admin's retry included.
+      const history = await customer.http.get(`/order/${order.id}/history`).expect(200);
+      const adminId = (await admin.get('/auth/profile').expect(200)).body.user.id as string;
+      expect(
+        (history.body.items as Array<{ event: string; actor: string; reason?: string }>).map(
+          (e) => [
+            e.event,
+            e.actor === adminId ? 'admin' : e.actor === 'system' ? 'system' : 'owner',
+            e.reason ?? null,
+          ],
+        ),
+      ).toEqual([
+        ['ACCEPTED', 'owner', null],
+        ['FAILED', 'system', 'PROCESSING_ERROR'],
+        ['REOPENED', 'admin', 'PROCESSING_ERROR'],
+        ['RESERVED', 'system', null],
+        ['CONFIRMED', 'system', null],
+      ]);
     });
 
     it('retries a letter not handled yet: the order never left PENDING and is confirmed once', async () => {

@@ -9,6 +9,8 @@ import { Product } from '../src/stock/product.schema.js';
 import { isGapFree } from '../src/order/domain/history.js';
 import type { HistoryEntry } from '../src/order/domain/history.js';
 import { Order } from '../src/order/order.schema.js';
+import { OrderRecoveryService } from '../src/order/order-recovery.service.js';
+import { OrderRepository } from '../src/order/order.repository.js';
 import { waitFor } from '../tools/harness/wait.js';
 import { TestApp, createTestApp, testEnv } from './support/app.js';
 import { conservationProblems, stockLevels } from './support/inventory.js';
@@ -178,6 +180,33 @@ describe('order lifecycle', () => {
     expect(res.body.cancelledFrom).toBe('PREPARING');
     await stockBack(placed.id);
     expect(await stockLevels(products, product.id)).toMatchObject({ available: 4, sold: 0 });
+  });
+
+  it('the recovery sweep gives back the stock of a cancellation whose job was never queued', async () => {
+    const product = await createProduct(admin, { quantity: 3 });
+    const shopper = await registerShopper(app);
+    const placed = await placeOrder(shopper, [{ productId: product.id, quantity: 3 }]);
+    await settledOrder(shopper, placed.id);
+    await waitFor(async () => (await stockLevels(products, product.id)).sold === 3);
+    // Cancelled as the API cancels, but the return-stock job never reached Redis.
+    const cancelled = await app
+      .get(OrderRepository)
+      .moveTo(placed.id, 'CANCELLED', ['CONFIRMED'], shopper.id, shopper.id);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', stockReturned: false });
+    expect((await stockLevels(products, product.id)).sold).toBe(3);
+
+    const acted = await app.get(OrderRecoveryService).sweep(new Date(Date.now() + 1000));
+    expect(acted).toBeGreaterThanOrEqual(1);
+    expect((await orders.findById(placed.id).lean().exec())?.stockReturned).toBe(true);
+    expect(await stockLevels(products, product.id)).toMatchObject({
+      available: 3,
+      sold: 0,
+      holds: 0,
+    });
+    // A second sweep finds nothing to do and gives nothing back twice.
+    await app.get(OrderRecoveryService).sweep(new Date(Date.now() + 1000));
+    expect((await stockLevels(products, product.id)).available).toBe(3);
+    expect(await conservationProblems(products, product.id)).toEqual([]);
   });
 
   it("someone else's order answers 404, to cancelling and to its history", async () => {
