@@ -12,6 +12,7 @@ import { stockChecks } from '../lib/outcome.js';
 import { Check, RunResult, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { Stack, startStack } from '../../tools/harness/stack.js';
+import { FAST_RECOVERY, killWorkers, pause } from './chaos.js';
 import { orderBurst } from './contention.js';
 
 export interface CancelRaceOptions {
@@ -40,16 +41,6 @@ export const CANCEL_RACE_DEFAULTS: CancelRaceOptions = {
   settleTimeoutMs: 120_000,
 };
 
-/** As in the other drills: a killed worker's jobs come back within the run. */
-const FAST_RECOVERY = {
-  ORDER_LOCK_DURATION_MS: '2000',
-  ORDER_STALLED_INTERVAL_MS: '500',
-  ORDER_MAX_STALLED_COUNT: '10',
-  ORDER_SWEEP_INTERVAL_MS: '2000',
-  ORDER_BACKOFF_MS: '300',
-};
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Cancels {
   tried: number;
@@ -127,17 +118,7 @@ export async function cancelRace(partial: Partial<CancelRaceOptions> = {}): Prom
     const run = Date.now().toString(36);
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, 0.1, run);
     const [productId] = await createProducts(stack.apiUrl, [options.stock]);
-    let killed = 0;
-    const kills = (async () => {
-      for (let i = 0; i < options.kills; i++) {
-        await pause(options.killEveryMs);
-        const victim = stack.workers.shift();
-        if (!victim) break;
-        await victim.stop('SIGKILL');
-        killed++;
-        await stack.startWorker();
-      }
-    })();
+    const kills = killWorkers(stack, options.kills, options.killEveryMs);
     const burst = orderBurst(stack.apiUrl, shoppers, () => [{ productId, quantity: 1 }], {
       connections: options.connections,
     });
@@ -148,6 +129,7 @@ export async function cancelRace(partial: Partial<CancelRaceOptions> = {}): Prom
       Promise.all([burst, kills]),
     );
     const { acknowledged, statuses } = await burst;
+    const killed = await kills;
     const settleMs = await waitUntilSettled(stack, options.settleTimeoutMs);
 
     const orders = await stack.orders.find({}).toArray();

@@ -8,7 +8,7 @@ import type { MongoCountingProxy } from '../../tools/counting-proxy/counting-pro
 import type { Stack } from '../../tools/harness/stack.js';
 import { CONTENTION_DEFAULTS, ContentionOptions, runContention } from './contention.js';
 
-const FAST_RECOVERY = {
+export const FAST_RECOVERY = {
   ORDER_LOCK_DURATION_MS: '2000',
   ORDER_STALLED_INTERVAL_MS: '500',
   ORDER_MAX_STALLED_COUNT: '10',
@@ -16,7 +16,7 @@ const FAST_RECOVERY = {
   ORDER_BACKOFF_MS: '300',
 };
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every process the stack started is still running: nothing crashed on the fault. */
 function stillRunning(stack: Stack, label: string): Check {
@@ -45,6 +45,20 @@ async function drill(
   return { ...result, lines: [`Drill: ${label}.`, '', ...lines] };
 }
 
+/** SIGKILLs the oldest worker `kills` times, `everyMs` apart, each replaced; answers how many died. */
+export async function killWorkers(stack: Stack, kills: number, everyMs: number): Promise<number> {
+  let killed = 0;
+  for (let i = 0; i < kills; i++) {
+    await pause(everyMs);
+    const victim = stack.workers.shift();
+    if (!victim) break;
+    await victim.stop('SIGKILL');
+    killed++;
+    await stack.startWorker();
+  }
+  return killed;
+}
+
 export interface WorkerKillOptions extends ContentionOptions {
   kills: number;
   everyMs: number;
@@ -66,14 +80,7 @@ export function workerKill(options: Partial<WorkerKillOptions> = {}): Promise<Ru
       ...o,
       stack: { env: FAST_RECOVERY },
       during: async (stack) => {
-        for (let i = 0; i < o.kills; i++) {
-          await pause(o.everyMs);
-          const victim = stack.workers.shift();
-          if (!victim) break;
-          await victim.stop('SIGKILL');
-          killed++;
-          await stack.startWorker();
-        }
+        killed = await killWorkers(stack, o.kills, o.everyMs);
       },
     },
     `${o.kills} SIGKILLs of a worker process, ${o.everyMs} ms apart, each replaced by a new worker`,

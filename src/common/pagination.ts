@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import type { Type as Class } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
@@ -10,6 +11,22 @@ export const MAX_PAGE = 10_000;
 export const Digits = () =>
   Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^[0-9]{1,9}$/.test(value) ? Number(value) : value,
+  );
+
+/** `limit`: items per page, 1 to MAX_PAGE_SIZE in decimal digits, 20 when absent. */
+const PageSize = () =>
+  applyDecorators(
+    ApiPropertyOptional({
+      minimum: 1,
+      maximum: MAX_PAGE_SIZE,
+      default: 20,
+      description: 'Items per page, in decimal digits',
+    }),
+    IsOptional(),
+    Digits(),
+    IsInt(),
+    Min(1),
+    Max(MAX_PAGE_SIZE),
   );
 
 export class PageQueryDto {
@@ -26,17 +43,7 @@ export class PageQueryDto {
   @Max(MAX_PAGE)
   page: number = 1;
 
-  @ApiPropertyOptional({
-    minimum: 1,
-    maximum: MAX_PAGE_SIZE,
-    default: 20,
-    description: 'Items per page, in decimal digits',
-  })
-  @IsOptional()
-  @Digits()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
+  @PageSize()
   limit: number = 20;
 }
 
@@ -74,12 +81,7 @@ export interface CursorPage<T> {
 
 /** `limit` and `cursor` of a keyset-paginated list. */
 export class CursorQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20 })
-  @IsOptional()
-  @Digits()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
+  @PageSize()
   limit: number = 20;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page, unchanged' })

@@ -65,6 +65,8 @@ interface Reserved {
 interface Decided {
   outcomes: Map<string, ProcessingResult>;
   finals: Map<string, OrderRecord>;
+  /** Orders left PENDING by a decision that did not apply: their jobs fail and run again. */
+  retry: Set<string>;
 }
 
 @Injectable()
@@ -125,7 +127,13 @@ export class OrderProcessingService {
       for (const orderId of reserved.verdicts.keys()) this.refusedPending.delete(orderId);
     }
     await withDeadline(this.settle(reserved.stock, decided.finals.values()), this.stepTimeoutMs);
-    return jobs.map((job) => decided.outcomes.get(job.orderId) ?? { status: 'MISSING' });
+    return jobs.map((job) =>
+      decided.retry.has(job.orderId)
+        ? new Error(
+            `order ${job.orderId} changed while it was being decided; it will be tried again`,
+          )
+        : (decided.outcomes.get(job.orderId) ?? { status: 'MISSING' }),
+    );
   }
 
   /** Retries ran out: the order fails with PROCESSING_ERROR and gives back what it holds. */
@@ -207,17 +215,22 @@ export class OrderProcessingService {
   ): Promise<Decided> {
     const outcomes = new Map<string, ProcessingResult>();
     const finals = new Map<string, OrderRecord>();
+    const retry = new Set<string>();
     for (const [orderId, order] of reserved.orders) {
       if (order.status === 'PENDING') continue;
       outcomes.set(orderId, outcomeOf(order, false));
       finals.set(orderId, order);
     }
-    const decisions: Decision[] = [...reserved.verdicts].map(([orderId, verdict]) => ({
-      orderId,
-      verdict: verdictFor(verdict),
-      attempts: attempts.get(orderId) ?? 1,
-      heldAt: reserved.heldAt,
-    }));
+    const decisions: Decision[] = [...reserved.verdicts].map(([orderId, verdict]) => {
+      const history = reserved.orders.get(orderId)?.history ?? [];
+      return {
+        orderId,
+        verdict: verdictFor(verdict),
+        attempts: attempts.get(orderId) ?? 1,
+        heldAt: reserved.heldAt,
+        history: { length: history.length, lastAt: history[history.length - 1]?.at },
+      };
+    });
     const now = new Date();
     const decidedCount = await this.orders.decideMany(decisions, now);
     let decidedElsewhere: Map<string, OrderRecord> | undefined;
@@ -229,6 +242,12 @@ export class OrderProcessingService {
       const order = reserved.orders.get(decision.orderId);
       if (!order) continue;
       const current = decidedElsewhere?.get(decision.orderId);
+      if (current?.status === 'PENDING') {
+        // Not decided by anyone: its history changed under the decision. Its job runs again
+        // (the holds it has are found again); the settlement skips it.
+        retry.add(decision.orderId);
+        continue;
+      }
       // Re-read after a shortfall: the decision is ours if the order carries exactly what we wrote.
       const ours =
         !current ||
@@ -242,7 +261,7 @@ export class OrderProcessingService {
       outcomes.set(decision.orderId, outcomeOf(final, ours));
       finals.set(decision.orderId, final);
     }
-    return { outcomes, finals };
+    return { outcomes, finals, retry };
   }
 
   /**

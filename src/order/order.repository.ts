@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { MongoBulkWriteError } from 'mongodb';
-import type { AnyBulkWriteOperation, Collection, Document, Filter, WriteError } from 'mongodb';
+import type {
+  AnyBulkWriteOperation,
+  Collection,
+  Document,
+  Filter,
+  UpdateFilter,
+  WriteError,
+} from 'mongodb';
 import { Model, Types } from 'mongoose';
 import { isDuplicateKeyError } from '../common/errors.js';
 import { nativeCollection } from '../common/native-collection.js';
@@ -71,6 +78,11 @@ export interface Decision {
   lastError?: string;
   /** When the order's holds were written (a confirmation records its reservation). */
   heldAt?: Date;
+  /**
+   * The order's history as the worker read it: the decision appends after it, and applies only
+   * if it is still that long (while PENDING nothing else is appended).
+   */
+  history?: { length: number; lastAt?: Date };
 }
 
 /** Every query and write on orders. Status changes are conditional on the status they leave. */
@@ -192,30 +204,21 @@ export class OrderRepository {
    * were decided by this call: fewer than asked when another run decided some first.
    */
   async decideMany(decisions: readonly Decision[], now: Date): Promise<number> {
-    const alike = new Map<string, Decision[]>();
+    const alike = new Map<
+      string,
+      { filter: Filter<OrderDoc>; update: UpdateFilter<OrderDoc>; ids: Types.ObjectId[] }
+    >();
     for (const d of decisions) {
-      const reason = d.verdict.status === 'FAILED' ? d.verdict.reason : '';
-      const key = JSON.stringify([
-        d.verdict.status,
-        reason,
-        d.attempts,
-        d.lastError ?? null,
-        d.heldAt?.getTime() ?? null,
-      ]);
+      const { filter, update } = decisionWrite(d, now);
+      const key = JSON.stringify([filter, update]);
       const group = alike.get(key);
-      if (group) group.push(d);
-      else alike.set(key, [d]);
+      if (group) group.ids.push(new Types.ObjectId(d.orderId));
+      else alike.set(key, { filter, update, ids: [new Types.ObjectId(d.orderId)] });
     }
     if (alike.size === 0) return 0;
     const result = await this.orderDocs.bulkWrite(
-      [...alike.values()].map((group): AnyBulkWriteOperation<OrderDoc> => ({
-        updateMany: {
-          filter: {
-            _id: { $in: group.map((d) => new Types.ObjectId(d.orderId)) },
-            status: 'PENDING',
-          },
-          update: decisionUpdate(group[0], now),
-        },
+      [...alike.values()].map(({ filter, update, ids }): AnyBulkWriteOperation<OrderDoc> => ({
+        updateMany: { filter: { _id: { $in: ids }, ...filter }, update },
       })),
       { ordered: false },
     );
@@ -232,9 +235,13 @@ export class OrderRepository {
     attempts: number,
     lastError?: string,
   ): Promise<OrderRecord | undefined> {
+    const { filter, update } = decisionWrite(
+      { orderId: id, verdict, attempts, lastError },
+      new Date(),
+    );
     const decided = await this.orderDocs.findOneAndUpdate(
-      { _id: new Types.ObjectId(id), status: 'PENDING' },
-      decisionUpdate({ orderId: id, verdict, attempts, lastError }, new Date()),
+      { _id: new Types.ObjectId(id), ...filter },
+      update,
       { returnDocument: 'after' },
     );
     return decided ? toRecord(decided) : undefined;
@@ -384,21 +391,49 @@ export class OrderRepository {
   }
 }
 
-/** PENDING → the verdict, with its history entries: a pipeline update, so each order numbers them. */
-function decisionUpdate(d: Decision, now: Date): Document[] {
-  return [
-    {
-      $set: {
-        status: d.verdict.status,
-        failureReason: d.verdict.status === 'FAILED' ? d.verdict.reason : null,
-        attempts: d.attempts,
-        lastError: { $literal: d.lastError ?? null },
-        decidedAt: now,
-        updatedAt: now,
-        history: appended(decisionEntries(d.verdict, d.heldAt ?? now, now)),
-      },
+/**
+ * PENDING → the verdict, with its history entries appended after the history the worker read
+ * (plain operators: this is the hot path). When the worker did not read the history (a decision
+ * after retries ran out), a pipeline update numbers the entries from the document itself.
+ */
+function decisionWrite(
+  d: Decision,
+  now: Date,
+): { filter: Filter<OrderDoc>; update: UpdateFilter<OrderDoc> | Document[] } {
+  const fields = {
+    status: d.verdict.status,
+    failureReason: d.verdict.status === 'FAILED' ? d.verdict.reason : null,
+    attempts: d.attempts,
+    lastError: d.lastError ?? null,
+    decidedAt: now,
+    updatedAt: now,
+  };
+  const entries = decisionEntries(d.verdict, d.heldAt ?? now, now);
+  if (!d.history) {
+    return {
+      filter: { status: 'PENDING' },
+      update: [
+        {
+          $set: {
+            ...fields,
+            lastError: { $literal: fields.lastError },
+            history: appended(entries),
+          },
+        },
+      ],
+    };
+  }
+  const { length, lastAt } = d.history;
+  return {
+    filter: {
+      status: 'PENDING',
+      // Orders stored before histories existed have none.
+      ...(length === 0
+        ? { $or: [{ history: { $size: 0 } }, { history: { $exists: false } }] }
+        : { history: { $size: length } }),
     },
-  ];
+    update: { $set: fields, $push: { history: { $each: numbered(length, entries, lastAt) } } },
+  };
 }
 
 /**

@@ -273,3 +273,36 @@ describe('Collection writes', () => {
     expect(coll.indexSpecs().map((s) => s.name)).toEqual(['_id_']);
   });
 });
+
+describe('Collection.replace with the fields an update touched', () => {
+  const lookup = (coll: Collection, filter: Document) =>
+    [...coll.candidates(filter)].filter((doc) => new Query(filter).test(doc)).map((d) => d._id);
+
+  it('keeps the entries of indexes the update did not touch, and moves those it did', () => {
+    const coll = Collection.create('db', 'touched', {});
+    coll.createIndex(validateIndexSpec({ key: { status: 1, at: -1 }, name: 'status_at' }));
+    coll.createIndex(
+      validateIndexSpec({
+        key: { owner: 1 },
+        name: 'open_by_owner',
+        partialFilterExpression: { open: true },
+      }),
+    );
+    const doc = { _id: 1, status: 'A', at: 1, owner: 'x', open: true, note: '' };
+    coll.insert(doc);
+    // Only `note` changes: no index depends on it.
+    const noted = { ...doc, note: 'hello' };
+    coll.replace(doc, noted, new Set(['note']));
+    expect(lookup(coll, { status: 'A' })).toEqual([1]);
+    expect(lookup(coll, { owner: 'x', open: true })).toEqual([1]);
+    // `status` changes: its index follows.
+    const moved = { ...noted, status: 'B' };
+    coll.replace(noted, moved, new Set(['status']));
+    expect(lookup(coll, { status: 'A' })).toEqual([]);
+    expect(lookup(coll, { status: 'B' })).toEqual([1]);
+    // The partial filter's field changes: the document leaves the partial index.
+    const closed = { ...moved, open: false };
+    coll.replace(moved, closed, new Set(['open']));
+    expect(lookup(coll, { owner: 'x', open: true })).toEqual([]);
+  });
+});

@@ -20,7 +20,14 @@ import { checkProjection, projectDocuments } from './projection.js';
 import { QUERY_OPTIONS } from './query-options.js';
 import { ServerStats } from './stats.js';
 import { Journal, JournalRecord } from './storage.js';
-import { UpdateSpec, applyUpdate, parseUpdate, sameDocument, upsertDocument } from './update.js';
+import {
+  UpdateSpec,
+  applyUpdate,
+  parseUpdate,
+  sameDocument,
+  touchedFields,
+  upsertDocument,
+} from './update.js';
 import { Document, isPlainObject, keyOf, valuesAtPath, withIdFirst } from './values.js';
 
 export const SERVER_VERSION = '7.0.0';
@@ -415,10 +422,11 @@ export class Engine implements ChangeSink {
       return { matched: 0, modified: 0, upsertedId: doc._id };
     }
     let modified = 0;
+    const touched = touchedFields(spec);
     for (const current of matches) {
       const next = applyUpdate(current, spec, { query, arrayFilters, inserting: false });
       if (sameDocument(current, next)) continue;
-      (coll as Collection).replace(current, next);
+      (coll as Collection).replace(current, next, touched);
       modified++;
     }
     return { matched: matches.length, modified };
@@ -492,7 +500,7 @@ export class Engine implements ChangeSink {
       };
     }
     const next = applyUpdate(current, spec, { query, arrayFilters, inserting: false });
-    if (!sameDocument(current, next)) coll.replace(current, next);
+    if (!sameDocument(current, next)) coll.replace(current, next, touchedFields(spec));
     return {
       lastErrorObject: { n: 1, updatedExisting: true },
       value: project(cmd.new === true ? next : current),

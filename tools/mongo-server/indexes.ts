@@ -75,28 +75,39 @@ export class Index {
    * For k = 1..n, the key of the first k fields → ids of the documents holding it, so equality on
    * any prefix of a compound index is a lookup; the last map holds the full key.
    */
-  private readonly byPrefix: Map<string, Set<string>>[];
+  private readonly byPrefix: IdMap[];
   private readonly partialFilter?: Query;
   /** The partial filter as path → value key when it is plain equalities; null when it is not. */
   readonly partialEqualities?: Map<string, string> | null;
   /** Ascending and descending keys hold values as they are; hashed, text and geo keys do not. */
   readonly lookupable: boolean;
+  /**
+   * The top-level fields its entries depend on (key fields and the fields its partial filter
+   * reads), or undefined when that cannot be told (a partial filter with operators over several
+   * fields): then every update recomputes its entries.
+   */
+  readonly dependsOn?: ReadonlySet<string>;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
-    this.byPrefix = this.fields.map(() => new Map<string, Set<string>>());
+    this.byPrefix = this.fields.map((): IdMap => new Map());
     this.lookupable = Object.values(spec.key).every((d) => typeof d === 'number');
     if (spec.partialFilterExpression) {
       this.partialFilter = new Query(spec.partialFilterExpression);
       this.partialEqualities = partialEqualities(spec.partialFilterExpression);
     }
+    const filterFields = Object.keys(spec.partialFilterExpression ?? {});
+    if (!filterFields.some((f) => f.startsWith('$')))
+      this.dependsOn = new Set(
+        [...this.fields, ...filterFields].map((path) => path.split('.')[0] ?? path),
+      );
   }
 
   get name(): string {
     return this.spec.name;
   }
 
-  private get entries(): Map<string, Set<string>> {
+  private get entries(): IdMap {
     return this.byPrefix[this.byPrefix.length - 1];
   }
 
@@ -108,6 +119,12 @@ export class Index {
       perField.every((values) => values.length === 1 && values[0] === undefined)
     ) {
       return [];
+    }
+    if (perField.every((values) => values.length === 1)) {
+      // The usual case, no array on any key path: one entry, built without the combinations.
+      const values = perField.map((v) => v[0]);
+      const parts = values.map(keyOf);
+      return [{ key: parts.join(SEPARATOR), values, parts }];
     }
     let combos: unknown[][] = [[]];
     for (const values of perField) {
@@ -124,9 +141,7 @@ export class Index {
   checkUnique(doc: Document, idKey: string, ns: string, entries = this.entriesFor(doc)): void {
     if (!this.spec.unique) return;
     for (const entry of entries) {
-      const holders = this.entries.get(entry.key);
-      if (!holders) continue;
-      for (const holder of holders) {
+      for (const holder of holdersOf(this.entries, entry.key)) {
         if (holder !== idKey) throw this.duplicateKeyError(entry.values, ns);
       }
     }
@@ -144,10 +159,7 @@ export class Index {
     }
   }
 
-  private eachPrefix(
-    entry: IndexEntry,
-    apply: (map: Map<string, Set<string>>, key: string) => void,
-  ): void {
+  private eachPrefix(entry: IndexEntry, apply: (map: IdMap, key: string) => void): void {
     if (this.byPrefix.length === 1) {
       apply(this.entries, entry.key);
       return;
@@ -175,7 +187,10 @@ export class Index {
   estimate(fields: number, keys: string[]): number {
     const map = this.byPrefix[fields - 1];
     let n = 0;
-    for (const key of keys) n += map.get(key)?.size ?? 0;
+    for (const key of keys) {
+      const holders = map.get(key);
+      n += holders === undefined ? 0 : typeof holders === 'string' ? 1 : holders.size;
+    }
     return n;
   }
 
@@ -188,12 +203,12 @@ export class Index {
   *ids(fields: number, keys: string[]): Iterable<string> {
     const map = this.byPrefix[fields - 1];
     if (keys.length === 1) {
-      yield* map.get(keys[0]) ?? [];
+      yield* holdersOf(map, keys[0]);
       return;
     }
     const seen = new Set<string>();
     for (const key of keys) {
-      for (const id of map.get(key) ?? []) {
+      for (const id of holdersOf(map, key)) {
         if (seen.has(id)) continue;
         seen.add(id);
         yield id;
@@ -227,17 +242,36 @@ function dedupe(values: unknown[]): unknown[] {
   });
 }
 
-function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(id);
+/**
+ * Key → ids of the documents holding it. Most keys of a compound index that ends in a unique
+ * field (`{status, createdAt, _id}`) are held by one document: such a key holds the id itself, and
+ * becomes a Set only when a second document shares it (fewer objects for the collector).
+ */
+type IdMap = Map<string, string | Set<string>>;
+
+function holdersOf(map: IdMap, key: string): Iterable<string> {
+  const holders = map.get(key);
+  return holders === undefined ? [] : typeof holders === 'string' ? [holders] : holders;
 }
 
-function removeFrom(map: Map<string, Set<string>>, key: string, id: string): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(id);
-  if (set.size === 0) map.delete(key);
+function addTo(map: IdMap, key: string, id: string): void {
+  const holders = map.get(key);
+  if (holders === undefined) map.set(key, id);
+  else if (typeof holders === 'string') {
+    if (holders !== id) map.set(key, new Set([holders, id]));
+  } else holders.add(id);
+}
+
+function removeFrom(map: IdMap, key: string, id: string): void {
+  const holders = map.get(key);
+  if (holders === undefined) return;
+  if (typeof holders === 'string') {
+    if (holders === id) map.delete(key);
+    return;
+  }
+  holders.delete(id);
+  if (holders.size === 1) map.set(key, holders.values().next().value as string);
+  else if (holders.size === 0) map.delete(key);
 }
 
 /** A value an index finds by key: not a pattern, not a whole array, not an operator object. */

@@ -4,7 +4,7 @@
  */
 import { Long, ObjectId } from 'bson';
 import { Document } from './values.js';
-import { applyUpdate, parseUpdate, upsertDocument } from './update.js';
+import { applyUpdate, parseUpdate, touchedFields, upsertDocument } from './update.js';
 
 function update(doc: Document, u: unknown, query: Document = {}): Document {
   return applyUpdate(doc, parseUpdate(u), { query, inserting: false });
@@ -142,5 +142,21 @@ describe('upsertDocument', () => {
   it('refuses an update the new document cannot take', () => {
     expect(codeOf(() => upsertDocument({ a: 5 }, parseUpdate({ $set: { 'a.b': 1 } })))).toBe(28);
     expect(codeOf(() => upsertDocument({ _id: 1 }, parseUpdate({ $set: { _id: 2 } })))).toBe(66);
+  });
+});
+
+describe('touchedFields', () => {
+  it('names the top-level fields an operator update targets, and nothing for a pipeline', () => {
+    expect(
+      touchedFields(
+        parseUpdate({
+          $set: { status: 'X', 'a.b': 1 },
+          $push: { history: 1 },
+          $rename: { c: 'd.e' },
+        }),
+      ),
+    ).toEqual(new Set(['status', 'a', 'history', 'c', 'd']));
+    expect(touchedFields(parseUpdate([{ $set: { a: 1 } }]))).toBeUndefined();
+    expect(touchedFields(parseUpdate({ a: 1 }))).toBeUndefined();
   });
 });

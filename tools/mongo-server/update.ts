@@ -145,6 +145,23 @@ export interface ApplyOptions {
 }
 
 /** Returns the updated document as a new object; `current` is left untouched. */
+/**
+ * The top-level fields an update may change, when the update says so: an operator update names
+ * its targets. Undefined for a replacement or a pipeline, which may change anything.
+ */
+export function touchedFields(spec: UpdateSpec): Set<string> | undefined {
+  if (spec.kind !== 'operators') return undefined;
+  const fields = new Set<string>();
+  for (const [op, args] of Object.entries(spec.modifier)) {
+    for (const path of Object.keys(args as Document)) fields.add(path.split('.')[0] ?? path);
+    // $rename also writes its target.
+    if (op === '$rename')
+      for (const to of Object.values(args as Document))
+        if (typeof to === 'string') fields.add(to.split('.')[0] ?? to);
+  }
+  return fields;
+}
+
 export function applyUpdate(current: Document, spec: UpdateSpec, options: ApplyOptions): Document {
   const id = current._id;
   let next: Document;

@@ -30,6 +30,12 @@ describe('order history', () => {
     expect(numbered(1, entries).map((e) => e.seq)).toEqual([2, 3]);
   });
 
+  it('never numbers an entry with a time before the previous one', () => {
+    const entries = decisionEntries({ status: 'CONFIRMED' }, at(1), at(5));
+    expect(numbered(1, entries, at(3)).map((e) => e.at)).toEqual([at(3), at(5)]);
+    expect(numbered(1, entries, at(9)).map((e) => e.at)).toEqual([at(9), at(9)]);
+  });
+
   it('tells a whole history from one with a gap, a repeat or time going back', () => {
     const accepted = numbered(0, [{ event: 'ACCEPTED', status: 'PENDING', at: at(0), actor: 'u' }]);
     const whole = [

@@ -68,9 +68,22 @@ export function decisionEntries(
   ];
 }
 
-/** Numbers new entries after a history of `length` entries. */
-export function numbered(length: number, entries: readonly NewHistoryEntry[]): HistoryEntry[] {
-  return entries.map((entry, i) => ({ seq: length + i + 1, ...entry }));
+/**
+ * Numbers new entries after a history of `length` entries whose last one is at `lastAt`, and keeps
+ * their times from going back before it: the processes that write a history read their own
+ * clocks, which may disagree a little.
+ */
+export function numbered(
+  length: number,
+  entries: readonly NewHistoryEntry[],
+  lastAt?: Date,
+): HistoryEntry[] {
+  let floor = lastAt?.getTime() ?? -Infinity;
+  return entries.map((entry, i) => {
+    const at = entry.at.getTime() < floor ? new Date(floor) : entry.at;
+    floor = at.getTime();
+    return { seq: length + i + 1, ...entry, at };
+  });
 }
 
 /** Whether a history is whole: sequence numbers 1, 2, 3… and times that never go back. */
