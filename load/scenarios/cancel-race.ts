@@ -41,7 +41,6 @@ export const CANCEL_RACE_DEFAULTS: CancelRaceOptions = {
   settleTimeoutMs: 120_000,
 };
 
-
 interface Cancels {
   tried: number;
   statuses: Record<string, number>;
