@@ -11,6 +11,7 @@ import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { refuseOversizedJson } from './common/json-shape.js';
+import { warnCrossSiteOrigins } from './common/cross-site.js';
 import { answerMalformedRequests } from './common/malformed-requests.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { BoundedValidationPipe } from './common/validation.js';
@@ -19,6 +20,7 @@ import { perAddressLimit } from './rate-limit/per-address-limit.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 
 export const BODY_LIMIT = '100kb';
+export const CORS_PREFLIGHT_MAX_AGE_SECONDS = 7200;
 
 /** HTTP behaviour shared by the server and the e2e tests: one place, so tests see what runs. */
 export function configureHttp(
@@ -46,7 +48,11 @@ export function configureHttp(
     app.enableCors({
       origin: config.http.corsOrigins,
       credentials: true,
-      exposedHeaders: ['X-Request-Id', 'Retry-After'],
+      // What a storefront on another origin may read of an answer.
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Location'],
+      // Browsers may reuse a preflight this long (Chromium caps it at 2 hours), instead of
+      // sending one before every POST.
+      maxAge: CORS_PREFLIGHT_MAX_AGE_SECONDS,
       // The preflight is answered below, once it has counted toward the per-address limit.
       preflightContinue: true,
     });
@@ -55,7 +61,10 @@ export function configureHttp(
   // (The worker role's listener serves only health and metrics to the operators' probes.)
   if (config.role !== 'worker')
     app.use(perAddressLimit(app.get(RateLimiter), config.rateLimit.perIp));
-  if (config.http.corsOrigins.length > 0) app.use(answerPreflight);
+  if (config.http.corsOrigins.length > 0) {
+    app.use(warnCrossSiteOrigins(config.http.corsOrigins));
+    app.use(answerPreflight);
+  }
   // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
   app.use(json({ limit: BODY_LIMIT, verify: refuseOversizedJson }));
   app.use(cookieParser());

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { TestApp, createTestApp } from './support/app.js';
 import {
   MAX_JSON_VALUES,
@@ -39,6 +40,49 @@ describe('HTTP hardening', () => {
       .set('Origin', 'https://evil.example')
       .set('Access-Control-Request-Method', 'POST');
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('lets cross-origin pages read the headers the API sends them, and cache the preflight (neither was possible)', async () => {
+    const preflight = await app
+      .agent()
+      .options('/order')
+      .set('Origin', 'https://shop.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'content-type,idempotency-key')
+      .expect(204);
+    expect(Number(preflight.headers['access-control-max-age'])).toBeGreaterThanOrEqual(600);
+    const answer = await app
+      .agent()
+      .get('/health')
+      .set('Origin', 'https://shop.example.com')
+      .expect(200);
+    const exposed = String(answer.headers['access-control-expose-headers'])
+      .split(',')
+      .map((h) => h.trim().toLowerCase());
+    for (const header of ['idempotent-replayed', 'location', 'retry-after', 'x-request-id'])
+      expect(exposed).toContain(header);
+  });
+
+  it('warns once when an allowed origin is on another site than the API (its cookies would never stick)', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      const from = (origin: string, host: string) =>
+        app.agent().get('/health').set('Origin', origin).set('Host', host).expect(200);
+      // Same site: page on localhost:3000, API on localhost.
+      await from('http://localhost:3000', 'localhost:8000');
+      const crossSite = () =>
+        warn.mock.calls.filter(([message]) => String(message).includes('another site'));
+      expect(crossSite()).toEqual([]);
+      // Another site: the API reached as 127.0.0.1. Said once, however many requests follow.
+      await from('http://localhost:3000', '127.0.0.1:8000');
+      await from('http://localhost:3000', '127.0.0.1:8000');
+      expect(crossSite()).toHaveLength(1);
+      expect(String(crossSite()[0]?.[0])).toContain(
+        'Requests from http://localhost:3000 come from another site than this API (http://127.0.0.1)',
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('returns the X-Request-Id it was given, or a new one', async () => {

@@ -139,6 +139,8 @@ async function main(): Promise<void> {
   process.stdout.write(`
   Order backend is running (development)
     API            ${base}
+    For a storefront dev server on localhost (Vite, Next…): call http://localhost:${port}
+                   (same site as the page, so its cookies stick; 127.0.0.1 is another site)
     Swagger        ${base}/api/docs
     Bull Board     ${base}/admin/queues   (sign in as the admin first)
     Health         ${base}/health  ${base}/health/ready
