@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ROOT } from '../../tools/harness/processes.js';
 import { Service, resolveMongo, resolveRedis } from '../../tools/harness/services.js';
-import { nginxBinary } from '../../tools/harness/system.js';
+import { chromiumBinary, nginxBinary } from '../../tools/harness/system.js';
 
 declare global {
   var __TEST_SERVICES__: Service[] | undefined;
@@ -17,6 +17,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   // Before anything starts: a missing system program fails the run at once, in one line.
   nginxBinary();
+  chromiumBinary();
   const redis = await resolveRedis();
   let mongo: Service;
   try {

@@ -1,5 +1,6 @@
 /**
- * The system programs the tests and the dev run need besides Node: nginx (the Nginx suite), and a
+ * The system programs the tests and the dev run need besides Node: nginx (the Nginx suite), chromium
+ * (the browser suites), and a
  * Redis (a server answering on 127.0.0.1:6379, REDIS_URL, or redis-server to start one).
  * `npm run setup` (tools/setup.sh) installs them; `.ci/run` calls it too.
  */
@@ -37,5 +38,12 @@ export class MissingSystemDependency extends Error {
 export function nginxBinary(): string {
   const found = onPath('nginx');
   if (!found) throw new MissingSystemDependency('nginx is not installed (not found on PATH)');
+  return found;
+}
+
+/** The Chromium the browser suites drive (Debian's `chromium`, or CHROMIUM_PATH). */
+export function chromiumBinary(): string {
+  const found = process.env.CHROMIUM_PATH ?? onPath('chromium') ?? onPath('chromium-browser');
+  if (!found) throw new MissingSystemDependency('chromium is not installed (not found on PATH)');
   return found;
 }
