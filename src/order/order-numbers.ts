@@ -11,6 +11,7 @@ import type { Connection } from 'mongoose';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { blockEndingAt } from './domain/order-number.js';
+import { withDeadline } from '../common/deadline.js';
 
 interface CounterDoc {
   _id: string;
@@ -25,12 +26,14 @@ export class OrderNumbers {
   /** Numbers reserved and not handed out yet, in blocks, oldest first. */
   private readonly blocks: Array<{ next: number; last: number }> = [];
   private reserving?: Promise<void>;
+  private readonly timeoutMs: number;
 
   constructor(
     @InjectConnection() private readonly connection: Connection,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.blockSize = config.intake.orderNumberBlock;
+    this.timeoutMs = config.mongodbCallTimeoutMs;
   }
 
   /** The next number of this process. */
@@ -60,10 +63,16 @@ export class OrderNumbers {
 
   private async reserve(): Promise<void> {
     const counters = this.connection.collection<CounterDoc>('counters');
-    const after = await counters.findOneAndUpdate(
-      { _id: ORDER_NUMBER_COUNTER },
-      { $inc: { value: this.blockSize } },
-      { upsert: true, returnDocument: 'after' },
+    // On the order path: a counter that does not answer fails the requests waiting for a number
+    // with 503, like every MongoDB step there. A block the abandoned call reserves later is
+    // never used: a gap, never a repeat.
+    const after = await withDeadline(
+      counters.findOneAndUpdate(
+        { _id: ORDER_NUMBER_COUNTER },
+        { $inc: { value: this.blockSize } },
+        { upsert: true, returnDocument: 'after' },
+      ),
+      this.timeoutMs,
     );
     if (!after) throw new Error('the order number counter was not returned');
     const { first, last } = blockEndingAt(after.value, this.blockSize);
