@@ -78,11 +78,12 @@ export async function outcomeOf(stack: Stack, ids: string[]): Promise<Outcome> {
 }
 
 /**
- * Polls until the run is at rest: no order PENDING and no stock still held (a decided order
- * commits or releases its holds just after its decision). Returns how long that took, or
- * undefined on timeout. Both probes ask only whether one such document exists (the first found
- * through the status index; a handful of products), so watching a backlog of thousands of
- * pending orders does not slow the run down, as counting them every time would.
+ * Polls until the run is at rest: no order PENDING, no stock still held (a decided order commits
+ * or releases its holds just after its decision) and no cancelled order whose stock is not back.
+ * Returns how long that took, or undefined on timeout. Each probe asks only whether one such
+ * document exists (the first found through the status index, the partial index of cancellations
+ * returning stock, a handful of products), so watching a backlog of thousands of pending orders
+ * does not slow the run down, as counting them every time would.
  */
 export async function waitUntilDecided(
   stack: Stack,
@@ -92,9 +93,10 @@ export async function waitUntilDecided(
   for (;;) {
     const busy = await Promise.all([
       stack.orders.findOne({ status: 'PENDING' }, { projection: { _id: 1 } }),
+      stack.orders.findOne({ stockReturned: false }, { projection: { _id: 1 } }),
       stack.products.findOne({ 'holds.0': { $exists: true } }, { projection: { _id: 1 } }),
     ]).then(
-      ([pending, holding]) => pending !== null || holding !== null,
+      (found) => found.some((doc) => doc !== null),
       () => true,
     );
     if (!busy) return Date.now() - started;

@@ -8,7 +8,7 @@
  */
 import { ObjectId } from 'mongodb';
 import { isGapFree } from '../../src/order/domain/history.js';
-import { stockChecks } from '../lib/outcome.js';
+import { stockChecks, waitUntilDecided } from '../lib/outcome.js';
 import { Check, RunResult, round } from '../lib/report.js';
 import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { Stack, startStack } from '../../tools/harness/stack.js';
@@ -88,24 +88,6 @@ async function cancelSome(
   return cancels;
 }
 
-/** No order PENDING, no hold, no cancellation whose stock is not back. */
-async function waitUntilSettled(stack: Stack, timeoutMs: number): Promise<number | undefined> {
-  const started = Date.now();
-  for (;;) {
-    const busy = await Promise.all([
-      stack.orders.findOne({ status: 'PENDING' }, { projection: { _id: 1 } }),
-      stack.orders.findOne({ stockReturned: false }, { projection: { _id: 1 } }),
-      stack.products.findOne({ 'holds.0': { $exists: true } }, { projection: { _id: 1 } }),
-    ]).then(
-      (found) => found.some((doc) => doc !== null),
-      () => true,
-    );
-    if (!busy) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) return undefined;
-    await pause(50);
-  }
-}
-
 export async function cancelRace(partial: Partial<CancelRaceOptions> = {}): Promise<RunResult> {
   const options = { ...CANCEL_RACE_DEFAULTS, ...partial };
   const stack = await startStack({
@@ -129,7 +111,7 @@ export async function cancelRace(partial: Partial<CancelRaceOptions> = {}): Prom
     );
     const { acknowledged, statuses } = await burst;
     const killed = await kills;
-    const settleMs = await waitUntilSettled(stack, options.settleTimeoutMs);
+    const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
 
     const orders = await stack.orders.find({}).toArray();
     const byStatus: Record<string, number> = {};
