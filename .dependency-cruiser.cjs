@@ -4,7 +4,7 @@
  *   inside src/: composition (main, bootstrap, app modules, HTTP set-up) → features → common/ →
  *   config/; domain/ folders are plain TypeScript; no cycles anywhere.
  */
-const FEATURES = '(admin|auth|health|metrics|order|rate-limit|stock|users)';
+const FEATURES = '(admin|auth|events|health|metrics|order|rate-limit|stock|users)';
 
 module.exports = {
   forbidden: [

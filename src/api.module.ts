@@ -4,6 +4,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { DeadLetterController } from './admin/dead-letter.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthModule } from './auth/auth.module.js';
+import { LiveEventsModule } from './events/live-events.module.js';
 import { JwtAuthGuard, RolesGuard } from './auth/guards.js';
 import { OrderController } from './order/order.controller.js';
 import { OrderModule } from './order/order.module.js';
@@ -26,7 +27,15 @@ import { UserSearchController } from './users/user-search.controller.js';
  * by every role, mount their own.
  */
 @Module({
-  imports: [AuthModule, UsersModule, StockModule, OrderModule, RateLimitModule, AdminModule],
+  imports: [
+    AuthModule,
+    UsersModule,
+    StockModule,
+    OrderModule,
+    RateLimitModule,
+    AdminModule,
+    LiveEventsModule,
+  ],
   controllers: [
     AuthController,
     UsersController,

@@ -6,6 +6,7 @@ import { queueConnection } from './common/redis.js';
 import { RedisModule } from './common/redis.module.js';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrderWorkerModule } from './order/order-worker.module.js';
@@ -26,6 +27,7 @@ export class AppModule {
           prefix: config.redis.keyPrefix,
         }),
         RedisModule,
+        EventsModule,
         MetricsModule,
         HealthModule,
         ...(servesApi ? [ApiModule] : []),

@@ -12,6 +12,7 @@ import type winston from 'winston';
 import { AppModule } from './app.module.js';
 import { configureHttp } from './http-setup.js';
 import { createLogger } from './common/logging/logger.js';
+import { EventsGateway } from './events/events.gateway.js';
 import type { AppConfig } from './config/config.js';
 import { listenForMetrics } from './metrics/metrics-listener.js';
 import { Metrics } from './metrics/metrics.service.js';
@@ -68,6 +69,8 @@ export async function start(config: AppConfig): Promise<RunningApp> {
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info(`shutting down: ${reason}`, { context: 'Bootstrap' });
+      // Open sockets would keep the HTTP server from closing; clients reconnect to another replica.
+      if (config.role !== 'worker') app.get(EventsGateway, { strict: false }).disconnectAll();
       const closing = [server, metricsServer].flatMap((listener) =>
         listener ? [new Promise((resolve) => listener.close(resolve))] : [],
       );

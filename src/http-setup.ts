@@ -15,6 +15,7 @@ import { warnCrossSiteOrigins } from './common/cross-site.js';
 import { answerMalformedRequests } from './common/malformed-requests.js';
 import { requestLogging } from './common/logging/http-logging.js';
 import { BoundedValidationPipe } from './common/validation.js';
+import { LiveEventsAdapter } from './events/socket-server.js';
 import { ORDER_LINES_LIMIT } from './order/dto/order.dto.js';
 import { perAddressLimit } from './rate-limit/per-address-limit.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
@@ -72,6 +73,7 @@ export function configureHttp(
   mountApiDocs(app, config);
   app.useGlobalPipes(new BoundedValidationPipe({ [ORDER_LINES_LIMIT]: config.limits.orderLines }));
   app.useGlobalFilters(new HttpExceptionFilter());
+  app.useWebSocketAdapter(new LiveEventsAdapter(app, config));
 }
 
 /** A CORS preflight (the cors middleware has set its headers): 204, as the middleware would. */

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../common/errors.js';
 import type { Page } from '../common/pagination.js';
+import { EventStream } from '../events/event-stream.js';
+import { statusEvents } from '../order/domain/order-events.js';
 import { OrderQueue } from '../order/order.queue.js';
 import type { DeadLetterJobData } from '../order/order.queue.js';
 import { OrderRecord, OrderRepository } from '../order/order.repository.js';
@@ -18,6 +20,7 @@ export class DeadLetterService {
   constructor(
     private readonly queue: OrderQueue,
     private readonly orders: OrderRepository,
+    private readonly events: EventStream,
   ) {}
 
   async list(page: number, limit: number): Promise<Page<DeadLetterView>> {
@@ -59,6 +62,7 @@ export class DeadLetterService {
       // Still PENDING: the letter had not been handled yet, so the order never left PENDING.
       assertRetryable(reopened);
       const requeued = await this.queue.requeue(reopened);
+      void this.events.publish(statusEvents(reopened, reopened.history.length - 1));
       this.logger.log(`dead-lettered order ${orderId} reopened and re-queued (${requeued})`);
       return reopened;
     } catch (err) {

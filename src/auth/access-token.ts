@@ -74,13 +74,19 @@ export class AccessTokenVerifier {
 
   /** The caller of a valid access token; AuthenticationError when missing, forged, expired or revoked. */
   async verify(token: string | undefined): Promise<AuthUser> {
+    return (await this.verifySession(token)).user;
+  }
+
+  /** `verify`, and when the token expires (epoch milliseconds): a socket ends then. */
+  async verifySession(token: string | undefined): Promise<{ user: AuthUser; expiresAt: number }> {
     if (!token) throw new AuthenticationError();
-    let verified: unknown;
+    let verified: { exp?: unknown };
     try {
       verified = this.codec.verify<object>(token);
     } catch {
       throw new AuthenticationError();
     }
-    return this.admit(verified);
+    const user = await this.admit(verified);
+    return { user, expiresAt: typeof verified.exp === 'number' ? verified.exp * 1000 : Infinity };
   }
 }

@@ -97,6 +97,13 @@ export interface AppConfig {
   };
   /** Bounds on what one request may ask for, checked before its body is transformed. */
   limits: { orderLines: number };
+  /** Live order events over Socket.IO (src/events/). */
+  events: {
+    /** How long a disconnected client may take to reconnect and still be sent what it missed. */
+    replayWindowSeconds: number;
+    /** How often staff sockets are sent a queue summary. */
+    summaryIntervalMs: number;
+  };
   queue: {
     prefix: string;
     workerConcurrency: number;
@@ -229,6 +236,10 @@ export function loadConfig(env: Env): AppConfig {
       orderNumberBlock: integer(env, 'ORDER_NUMBER_BLOCK', 100, 1, 100_000),
     },
     limits: { orderLines: integer(env, 'ORDER_MAX_LINES', 20, 1, 500) },
+    events: {
+      replayWindowSeconds: duration(env, 'EVENTS_REPLAY_WINDOW', '2m'),
+      summaryIntervalMs: integer(env, 'EVENTS_SUMMARY_INTERVAL_MS', 2000, 100, 600_000),
+    },
     queue: {
       prefix: queuePrefix,
       workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 50, 1, 500),

@@ -72,6 +72,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly liveEventsPublished = new Counter({
+    name: 'live_events_published_total',
+    help: 'Live order events appended to the event stream, or lost because Redis did not take them',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveEventsDelivered = new Counter({
+    name: 'live_events_delivered_total',
+    help: 'Live events this API replica handed to its sockets, by event name',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveSockets = new Gauge({
+    name: 'live_event_sockets',
+    help: 'Sockets connected to this API replica, by audience',
+    labelNames: ['audience'] as const,
+    registers: [this.registry],
+  });
+
   private queueCounter?: QueueCounter;
 
   constructor() {

@@ -14,7 +14,10 @@ import { withDeadline } from '../common/deadline.js';
 import { GroupCommit } from '../common/group-commit.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import type { LiveEvent } from '../events/domain/live-event.js';
+import { EventStream } from '../events/event-stream.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { newOrderEvent } from './domain/order-events.js';
 import { OrderQueue } from './order.queue.js';
 import { OrderRecord, OrderRepository, QueuedOrder } from './order.repository.js';
 
@@ -32,6 +35,7 @@ export class OrderIntake implements BeforeApplicationShutdown {
   constructor(
     private readonly orders: OrderRepository,
     private readonly queue: OrderQueue,
+    private readonly events: EventStream,
     @Inject(APP_CONFIG) config: AppConfig,
     metrics: Metrics,
   ) {
@@ -48,10 +52,16 @@ export class OrderIntake implements BeforeApplicationShutdown {
     return this.batches.submit(order);
   }
 
-  /** Queues stored orders in the background; see `enqueue`. */
-  enqueueSoon(orders: readonly QueuedOrder[]): void {
+  /**
+   * Queues stored orders in the background (see `enqueue`), after publishing `announce`: staff see
+   * `new_order` before any decision about it.
+   */
+  enqueueSoon(orders: readonly QueuedOrder[], announce: readonly LiveEvent[] = []): void {
     if (orders.length === 0) return;
-    const running = this.enqueue(orders).finally(() => this.enqueuing.delete(running));
+    const running = this.events
+      .publish(announce)
+      .then(() => this.enqueue(orders))
+      .finally(() => this.enqueuing.delete(running));
     this.enqueuing.add(running);
   }
 
@@ -91,7 +101,11 @@ export class OrderIntake implements BeforeApplicationShutdown {
     // An insert that does not answer in time fails its batch (503): whatever of it reaches the
     // server later is a PENDING order without a job, which the recovery sweep queues.
     const outcomes = await withDeadline(this.orders.insertMany(records), this.insertTimeoutMs);
-    this.enqueueSoon(records.filter((_, i) => outcomes[i] === 'stored'));
+    const stored = records.filter((_, i) => outcomes[i] === 'stored');
+    this.enqueueSoon(
+      stored,
+      stored.flatMap((order) => newOrderEvent(order) ?? []),
+    );
     return outcomes;
   }
 }

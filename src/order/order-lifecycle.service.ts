@@ -9,6 +9,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import { ConflictError, NotFoundError } from '../common/errors.js';
+import { EventStream } from '../events/event-stream.js';
+import { statusEvents } from './domain/order-events.js';
 import type { HistoryEntry } from './domain/history.js';
 import { checkMove, statusesLeadingTo } from './domain/order-state.js';
 import type { Mover, OrderStatus } from './domain/order-state.js';
@@ -30,6 +32,7 @@ export class OrderLifecycleService {
   constructor(
     private readonly orders: OrderRepository,
     private readonly queue: OrderQueue,
+    private readonly events: EventStream,
   ) {}
 
   /**
@@ -61,6 +64,7 @@ export class OrderLifecycleService {
         owner,
       );
       if (moved) {
+        void this.events.publish(statusEvents(moved, moved.history.length - 1));
         if (to === 'CANCELLED') this.returnStockSoon(moved);
         return moved;
       }

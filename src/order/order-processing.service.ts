@@ -18,6 +18,9 @@ import { withDeadline } from '../common/deadline.js';
 import { runWithLogContext } from '../common/logging/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { stockChanged } from '../events/domain/live-event.js';
+import type { LiveEvent } from '../events/domain/live-event.js';
+import { EventStream } from '../events/event-stream.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { CONFLICT, retryOnConflict } from '../stock/conflict-retry.js';
 import {
@@ -37,6 +40,8 @@ import {
   settlementFor,
   verdictFor,
 } from './domain/order-state.js';
+import { decisionHistory } from './domain/history.js';
+import { statusEvents } from './domain/order-events.js';
 import { Decision, OrderRecord, OrderRepository } from './order.repository.js';
 
 export type ProcessingResult =
@@ -59,6 +64,8 @@ interface Reserved {
   stock: Map<string, StockSnapshot>;
   /** When the holds were written. */
   heldAt: Date;
+  /** The products that took holds: their availability changed. */
+  granted: ReadonlyArray<{ productId: string; version: number }>;
 }
 
 /** What step 2 found: each job's result, and each order as it now is. */
@@ -67,6 +74,8 @@ interface Decided {
   finals: Map<string, OrderRecord>;
   /** Orders left PENDING by a decision that did not apply: their jobs fail and run again. */
   retry: Set<string>;
+  /** What the decisions made by this run tell clients. */
+  events: LiveEvent[];
 }
 
 @Injectable()
@@ -86,6 +95,7 @@ export class OrderProcessingService {
     private readonly orders: OrderRepository,
     private readonly stock: StockRepository,
     private readonly metrics: Metrics,
+    private readonly events: EventStream,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.stepTimeoutMs = config.mongodbCallTimeoutMs;
@@ -126,6 +136,8 @@ export class OrderProcessingService {
     } finally {
       for (const orderId of reserved.verdicts.keys()) this.refusedPending.delete(orderId);
     }
+    // Published as soon as the decisions are written (one entry for the batch), not awaited.
+    void this.events.publish([...decided.events, ...grantedStock(reserved)]);
     await withDeadline(this.settle(reserved.stock, decided.finals.values()), this.stepTimeoutMs);
     return jobs.map((job) =>
       decided.retry.has(job.orderId)
@@ -146,7 +158,10 @@ export class OrderProcessingService {
     const decided = await this.orders.decide(orderId, verdict, attempts, lastError);
     const order = decided ?? (await this.orders.findById(orderId));
     if (!order) return { status: 'MISSING' };
-    if (decided) this.recordDecision(order);
+    if (decided) {
+      this.recordDecision(order);
+      void this.events.publish(statusEvents(order, order.history.length - 1));
+    }
     if (settlementFor(order.status, order.cancelledFrom) !== 'none') {
       const stock = await this.stock.snapshots(order.items.map((line) => line.productId));
       await this.settle(stock, [order]);
@@ -195,6 +210,7 @@ export class OrderProcessingService {
             verdicts: plan.verdicts,
             stock: withGrants(stock, plan.grants),
             heldAt: new Date(),
+            granted: plan.grants,
           };
         }
       },
@@ -216,6 +232,7 @@ export class OrderProcessingService {
     const outcomes = new Map<string, ProcessingResult>();
     const finals = new Map<string, OrderRecord>();
     const retry = new Set<string>();
+    const events: LiveEvent[] = [];
     for (const [orderId, order] of reserved.orders) {
       if (order.status === 'PENDING') continue;
       outcomes.set(orderId, outcomeOf(order, false));
@@ -255,13 +272,27 @@ export class OrderProcessingService {
           current.status === decision.verdict.status &&
           current.attempts === decision.attempts);
       const final: OrderRecord = ours
-        ? { ...order, ...decidedFields(decision.verdict), attempts: decision.attempts }
+        ? {
+            ...order,
+            ...decidedFields(decision.verdict),
+            attempts: decision.attempts,
+            history: [
+              ...order.history,
+              ...decisionHistory(decision.verdict, reserved.heldAt, now, {
+                length: order.history.length,
+                lastAt: order.history[order.history.length - 1]?.at,
+              }),
+            ],
+          }
         : current;
-      if (ours) this.recordDecision(final);
+      if (ours) {
+        this.recordDecision(final);
+        events.push(...statusEvents(final, order.history.length));
+      }
       outcomes.set(decision.orderId, outcomeOf(final, ours));
       finals.set(decision.orderId, final);
     }
-    return { outcomes, finals, retry };
+    return { outcomes, finals, retry, events };
   }
 
   /**
@@ -285,11 +316,31 @@ export class OrderProcessingService {
       else if (action !== 'none') settling.set(order.id, action);
       if (order.status === 'CANCELLED' && order.stockReturned !== true) cancelled.push(order);
     }
+    const settlements = planSettlements(stock, settling);
     await Promise.all([
-      this.stock.settle(planSettlements(stock, settling)),
+      this.stock.settle(settlements),
       ...undoing.map((order) => this.stock.returnStock(order.id, order.items)),
     ]);
     await Promise.all(cancelled.map((order) => this.orders.markStockReturned(order.id)));
+    // Commits leave availability alone; what released or returned stock is read back for staff.
+    const changed = new Set([
+      ...settlements.filter((s) => s.release.length > 0).map((s) => s.productId),
+      ...undoing.flatMap((order) => order.items.map((line) => line.productId)),
+    ]);
+    if (changed.size > 0) void this.publishStock([...changed]);
+  }
+
+  /** `stock_changed` for products as they are now; a failed read loses only the events. */
+  private async publishStock(productIds: string[]): Promise<void> {
+    try {
+      const now = new Date();
+      const products = await this.stock.snapshots(productIds);
+      await this.events.publish(
+        [...products.values()].map((p) => stockChanged(p.productId, p.available, now)),
+      );
+    } catch (err) {
+      this.logger.warn(`no stock_changed for ${productIds.length} product(s): ${String(err)}`);
+    }
   }
 
   private recordDecision(order: OrderRecord): void {
@@ -303,6 +354,16 @@ export class OrderProcessingService {
       ),
     );
   }
+}
+
+/** `stock_changed` for the products that took holds, as the holds left them. */
+function grantedStock(reserved: Reserved): LiveEvent[] {
+  return reserved.granted.flatMap(({ productId, version }) => {
+    const product = reserved.stock.get(productId);
+    return product
+      ? [stockChanged(productId, product.available, reserved.heldAt, version + 1)]
+      : [];
+  });
 }
 
 function claimOf(order: OrderRecord): Claim {

@@ -14,7 +14,7 @@ import { isDuplicateKeyError } from '../common/errors.js';
 import { nativeCollection } from '../common/native-collection.js';
 import type { Claim } from '../stock/domain/reservation.js';
 import type { OrderStatus, PriorityLabel, Verdict } from './domain/order-state.js';
-import { decisionEntries, moveEntry, numbered } from './domain/history.js';
+import { decisionEntries, decisionHistory, moveEntry, numbered } from './domain/history.js';
 import type { NewHistoryEntry } from './domain/history.js';
 import { Order } from './order.schema.js';
 
@@ -423,7 +423,7 @@ function decisionWrite(
       ],
     };
   }
-  const { length, lastAt } = d.history;
+  const { length } = d.history;
   return {
     filter: {
       status: 'PENDING',
@@ -432,7 +432,10 @@ function decisionWrite(
         ? { $or: [{ history: { $size: 0 } }, { history: { $exists: false } }] }
         : { history: { $size: length } }),
     },
-    update: { $set: fields, $push: { history: { $each: numbered(length, entries, lastAt) } } },
+    update: {
+      $set: fields,
+      $push: { history: { $each: decisionHistory(d.verdict, d.heldAt ?? now, now, d.history) } },
+    },
   };
 }
 

@@ -32,13 +32,18 @@ import {
   toProductPage,
   toProductView,
 } from './dto/product.dto.js';
+import { EventStream } from '../events/event-stream.js';
+import { stockChanged } from '../events/domain/live-event.js';
 import { StockRepository } from './stock.repository.js';
 
 @ApiTags('stock')
 @ApiErrors(429)
 @Controller('stock')
 export class StockController {
-  constructor(private readonly stock: StockRepository) {}
+  constructor(
+    private readonly stock: StockRepository,
+    private readonly events: EventStream,
+  ) {}
 
   @Get('products-with-stock')
   @Public()
@@ -85,7 +90,11 @@ export class StockController {
     @Param('id', ParseObjectIdPipe) id: string,
     @Body() dto: AdjustStockDto,
   ): Promise<ProductView> {
-    return toProductView(await this.stock.adjust(id, dto.delta));
+    const adjusted = await this.stock.adjust(id, dto.delta);
+    void this.events.publish([
+      stockChanged(adjusted.id, adjusted.available, new Date(), adjusted.version),
+    ]);
+    return toProductView(adjusted);
   }
 
   @Delete('products/:id')

@@ -68,6 +68,16 @@ export function decisionEntries(
   ];
 }
 
+/** A decision's entries, numbered after the history the worker read (`after`). */
+export function decisionHistory(
+  verdict: { status: 'CONFIRMED' } | { status: 'FAILED'; reason: FailureReason },
+  heldAt: Date,
+  decidedAt: Date,
+  after: { length: number; lastAt?: Date | undefined },
+): HistoryEntry[] {
+  return numbered(after.length, decisionEntries(verdict, heldAt, decidedAt), after.lastAt);
+}
+
 /**
  * Numbers new entries after a history of `length` entries whose last one is at `lastAt`, and keeps
  * their times from going back before it: the processes that write a history read their own

@@ -1,0 +1,30 @@
+/**
+ * Socket.IO's server options from the configuration: the gateway decorator's options are static,
+ * these depend on the deployment (CORS_ORIGINS). Installed by http-setup.ts.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { Server, ServerOptions } from 'socket.io';
+import type { AppConfig } from '../config/config.js';
+
+/** Clients send nothing but the handshake; larger messages end their connection. */
+const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+
+export class LiveEventsAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const origins = this.config.http.corsOrigins;
+    return super.createIOServer(port, {
+      ...options,
+      maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
+      // Long-polling from a storefront on another origin sends the cookie: the same allowlist.
+      ...(origins.length > 0 ? { cors: { origin: origins, credentials: true } } : {}),
+    } as ServerOptions);
+  }
+}
