@@ -41,6 +41,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.node, sourceType: 'module' },
   },
   {
+    // The dashboard's browser scripts (no build step); `io` comes from /socket.io/socket.io.min.js.
+    files: ['public/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, io: 'readonly' }, sourceType: 'module' },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { globals: globals.node, sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -9,6 +9,7 @@ import type { AppConfig } from './config/config.js';
 import { httpMetrics } from './metrics/http-metrics.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { mountApiDocs } from './api-docs.js';
+import { BOARD_SESSION_SCRIPT, DASHBOARD_PATH, mountDashboard } from './dashboard.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { refuseOversizedJson } from './common/json-shape.js';
 import { warnCrossSiteOrigins } from './common/cross-site.js';
@@ -69,7 +70,8 @@ export function configureHttp(
   // express.json rather than app.useBodyParser: Nest's options type leaves out `verify`.
   app.use(json({ limit: BODY_LIMIT, verify: refuseOversizedJson }));
   app.use(cookieParser());
-  mountQueueBoard(app, config);
+  mountDashboard(app, config);
+  mountQueueBoard(app, config, { page: DASHBOARD_PATH, sessionScript: BOARD_SESSION_SCRIPT });
   mountApiDocs(app, config);
   app.useGlobalPipes(new BoundedValidationPipe({ [ORDER_LINES_LIMIT]: config.limits.orderLines }));
   app.useGlobalFilters(new HttpExceptionFilter());

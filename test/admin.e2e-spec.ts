@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
 import type { Model } from 'mongoose';
 import { Types } from 'mongoose';
 import type request from 'supertest';
-import { JWT_ISSUER } from '../src/auth/jwt-keys.js';
+import { JWT_ISSUER, accessKeys, tokenCodec } from '../src/auth/jwt-keys.js';
 import { OrderDeadLetterProcessor } from '../src/order/order-dlq.processor.js';
 import { ORDER_QUEUE, OrderQueue } from '../src/order/order.queue.js';
 import { Order } from '../src/order/order.schema.js';
@@ -177,6 +177,70 @@ describe('admin operations', () => {
           expect(res.text).not.toMatch(/bull|<html|queue/i);
         }
       }
+    });
+
+    it('sends a browser opening the board without a valid session to the dashboard’s sign-in, saying where it was going', async () => {
+      const browser = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+      // Signed with the server's key, expired a minute ago.
+      const expired = tokenCodec(accessKeys(app.config.jwt)).sign(
+        {
+          sub: new Types.ObjectId().toString(),
+          role: 'admin',
+          sid: 'expired',
+          iat: Math.floor(Date.now() / 1000) - 120,
+        },
+        { expiresIn: 60 },
+      );
+      for (const [path, next] of [
+        ['/admin/queues', '%2Fadmin%2Fqueues'],
+        [
+          '/admin/queues/queue/orders?status=failed',
+          '%2Fadmin%2Fqueues%2Fqueue%2Forders%3Fstatus%3Dfailed',
+        ],
+      ]) {
+        for (const call of [
+          app.agent().get(path).set(browser),
+          app.agent().get(path).set(browser).set('Cookie', `access_token=${expired}`),
+        ]) {
+          const res = await call;
+          expect({ path, status: res.status, location: res.headers.location }).toEqual({
+            path,
+            status: 302,
+            location: `/dashboard/?next=${next}`,
+          });
+        }
+      }
+      // Signed in without the role: signing in again would not help, so the 403 stays.
+      const refused = await customer.http.get('/admin/queues').set(browser);
+      expect({ status: refused.status, body: refused.body as unknown }).toEqual({
+        status: 403,
+        body: FORBIDDEN,
+      });
+      // What is not a page a browser opens keeps its JSON answer.
+      for (const call of [
+        app
+          .agent()
+          .get('/admin/queues/api/queues')
+          .set('Accept', 'application/json, text/plain, */*'),
+        app.agent().get('/admin/queues').set('Accept', '*/*'),
+        app.agent().put('/admin/queues/api/queues/orders/pause').set(browser),
+      ]) {
+        const res = await call;
+        expect({ status: res.status, body: res.body as unknown }).toEqual({
+          status: 401,
+          body: UNAUTHORIZED,
+        });
+      }
+    });
+
+    it('gives the board’s page the script that keeps its session alive, with the token lifetime', async () => {
+      const page = await admin.get('/admin/queues/queue/orders').expect(200);
+      expect(page.text).toContain(
+        `<script type="module" src="/dashboard/board-session.js?access-ttl=${app.config.jwt.accessTtlSeconds}"></script></body>`,
+      );
+      // Only the page: the board's JSON keeps its bytes.
+      const api = await admin.get('/admin/queues/api/queues').expect(200);
+      expect(api.text).not.toContain('board-session');
     });
   });
 

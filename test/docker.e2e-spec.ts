@@ -38,11 +38,12 @@ function execForm(lines: string[], instruction: string): string[] {
 }
 
 describe('development image', () => {
-  it('holds everything `npm run dev` runs: the sources and tools/, none of them ignored', () => {
+  it('holds everything `npm run dev` runs: the sources, the dashboard and tools/, none of them ignored', () => {
     const development = stage('development');
     for (const copy of [
       'COPY tsconfig.json tsconfig.build.json ./',
       'COPY src ./src',
+      'COPY public ./public',
       'COPY tools ./tools',
     ])
       expect(development).toContain(copy);
@@ -55,7 +56,7 @@ describe('development image', () => {
     // The runner and what it starts (the offline MongoDB server) live in tools/.
     expect(scripts.dev).toMatch(/ tools\/dev\.ts$/);
     const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
-    for (const needed of ['src', 'tools', 'tsconfig.json', 'tsconfig.build.json'])
+    for (const needed of ['src', 'public', 'tools', 'tsconfig.json', 'tsconfig.build.json'])
       expect(ignored).not.toContain(needed);
   });
 });
@@ -69,6 +70,8 @@ describe('production image', () => {
     expect(dockerfile).toContain('RUN npm ci --no-audit --no-fund');
     expect(stage('prod-deps').join('\n')).toContain('npm ci --omit=dev');
     expect(production.join('\n')).toContain('COPY --from=build --chown=node:node /app/dist ./dist');
+    // The staff dashboard's static files, where dist/ looks for them (../public/dashboard).
+    expect(production).toContain('COPY --chown=node:node public ./public');
     expect(production.join('\n')).not.toMatch(/COPY (\.|src|test)/);
     expect(production).toContain('USER node');
     expect(production.join('\n')).toMatch(/ENV NODE_ENV=production/);
@@ -101,6 +104,10 @@ describe('production image', () => {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${env.PORT}/health/ready`)).ok, {
         what: 'the app to be ready',
       });
+      // The compiled app finds the dashboard's files beside dist/, as the image lays them out.
+      const dashboard = await fetch(`http://127.0.0.1:${env.PORT}/dashboard/`);
+      expect(dashboard.status).toBe(200);
+      expect(await dashboard.text()).toContain('<title>Orders, live</title>');
       const started = Date.now();
       expect(await app.stop('SIGTERM', 15_000)).toBe(0);
       expect(Date.now() - started).toBeLessThan(10_000);

@@ -1,0 +1,438 @@
+/**
+ * The staff dashboard (/dashboard/) and Bull Board's way in, in real Chromium against the real
+ * API: signing in with the cookie flow, refusing non-staff, orders appearing and being decided
+ * live, stock and queue figures, hostile product names shown as text, resuming after the server
+ * ends an expired session, and the board's sign-in round trip and session keeper. Access tokens
+ * live 3 s here, so sessions expire again and again while the page runs. Then the same dashboard
+ * flow through the project's Nginx template with two API replicas and a worker process.
+ */
+import type { AddressInfo } from 'node:net';
+import mongoose from 'mongoose';
+import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
+import { RunningNginx, startNginx } from '../tools/harness/nginx.js';
+import { freePort, removeDeploymentKeys } from '../tools/harness/services.js';
+import { chromiumBinary } from '../tools/harness/system.js';
+import { waitFor } from '../tools/harness/wait.js';
+import {
+  FetchHttp,
+  OrderBody,
+  createProduct,
+  fetchHttp,
+  placeOrder,
+  register,
+  signIn,
+} from '../tools/storefront.js';
+import { cspViolations, scriptUrls } from './support/csp.js';
+import { ADMIN, TestApp, createTestApp, testEnv } from './support/app.js';
+
+/** Markup that would run if the page ever inserted a name as HTML. */
+const HOSTILE_NAME = '<img src=x onerror=window.__pwned=1>';
+const ACCESS_TTL_SECONDS = 3;
+
+let accounts = 0;
+
+/** What the browser saw a page do. */
+interface PageLog {
+  /** Main-frame navigations, URLs in order. */
+  navigations: string[];
+  /** Uncaught errors in the page. */
+  errors: string[];
+  /** The Socket.IO CONNECT packets of /events the page sent, with their `auth` JSON. */
+  connects: string[];
+  /** The handshakes of /events the server refused (CONNECT_ERROR packets). */
+  refusals: string[];
+  responses: Array<{ method: string; path: string; status: number; at: number }>;
+}
+
+function watch(page: Page): PageLog {
+  const log: PageLog = { navigations: [], errors: [], connects: [], refusals: [], responses: [] };
+  // Socket.IO packets: CONNECT is `40/events,{auth}`, CONNECT_ERROR `44/events,{data}`; polling
+  // sends several in one body, separated by \x1e.
+  const collect = (into: string[], type: string) => (payload: string) => {
+    for (const packet of payload.split('\x1e'))
+      if (packet.startsWith(`${type}/events,`)) into.push(packet.slice(type.length + 8));
+  };
+  const connectPackets = collect(log.connects, '40');
+  const refusalPackets = collect(log.refusals, '44');
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) log.navigations.push(frame.url());
+  });
+  page.on('pageerror', (error) => log.errors.push(error.message));
+  page.on('request', (request) => {
+    if (request.url().includes('/socket.io/') && request.method() === 'POST')
+      connectPackets(request.postData() ?? '');
+  });
+  page.on('websocket', (socket) => {
+    socket.on('framesent', (frame) => connectPackets(String(frame.payload)));
+    socket.on('framereceived', (frame) => refusalPackets(String(frame.payload)));
+  });
+  page.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    log.responses.push({
+      method: response.request().method(),
+      path: pathname,
+      status: response.status(),
+      at: Date.now(),
+    });
+    if (pathname.startsWith('/socket.io/') && response.request().method() === 'GET')
+      response.text().then(refusalPackets, () => undefined);
+  });
+  return log;
+}
+
+/** A new account, signed in (registration signs in). */
+async function newAccount(base: string): Promise<{ id: string; email: string; http: FetchHttp }> {
+  const http = fetchHttp(base);
+  const email = `dashboard${++accounts}.${process.pid}@shop.test`;
+  const id = await register(http, {
+    email,
+    password: 'shopper-password',
+    name: `Buyer ${accounts}`,
+  });
+  return { id, email, http };
+}
+
+/** A fresh admin session: access tokens may outlive a few seconds only. */
+async function admin(base: string): Promise<FetchHttp> {
+  const http = fetchHttp(base);
+  await signIn(http, ADMIN);
+  return http;
+}
+
+/** An admin call the storefront client does not make (it sends GET and POST only). */
+async function adminPatch(base: string, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', cookie: (await admin(base)).cookie },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`PATCH ${path}: ${res.status} ${await res.text()}`);
+}
+
+async function signInOnPage(page: Page, email: string, password: string): Promise<void> {
+  const form = page.locator('#sign-in');
+  await form.waitFor();
+  await form.locator('input[name=email]').fill(email);
+  await form.locator('input[name=password]').fill(password);
+  await form.locator('button[type=submit]').click();
+}
+
+const orderCell = (page: Page, orderId: string, field: string) =>
+  page.locator(`#orders tr[data-order-id="${orderId}"] td[data-field="${field}"]`);
+const stockCell = (page: Page, productId: string, field: string) =>
+  page.locator(`#stock tr[data-product-id="${productId}"] td[data-field="${field}"]`);
+
+/** Waits until the page shows `text` in the cell. */
+async function shows(cell: ReturnType<Page['locator']>, text: string): Promise<void> {
+  await waitFor(async () => (await cell.count()) === 1 && (await cell.textContent()) === text, {
+    what: `"${text}" on the page`,
+    timeoutMs: 15_000,
+  });
+}
+
+/**
+ * The dashboard as staff use it, against `base`: a customer is refused, an admin signs in and
+ * watches three orders for two units be accepted and decided, stock fall and come back, the queue
+ * summary; names are text. Answers the page, still open, with what it did.
+ */
+async function watchOrdersOnDashboard(
+  browser: Browser,
+  base: string,
+): Promise<{ page: Page; log: PageLog; productId: string }> {
+  const product = await createProduct(await admin(base), { name: HOSTILE_NAME, quantity: 1 });
+  // The second unit comes by restock: an event, so the event stream has a position before the page
+  // connects and the page resumes from there after every reconnection (a page that saw no
+  // event at all would be told to re-read everything).
+  await adminPatch(base, `/stock/products/${product.id}/stock`, { delta: 1 });
+  const customer = await newAccount(base);
+  const page = await (await browser.newContext()).newPage();
+  const log = watch(page);
+  await page.goto(`${base}/dashboard/`);
+
+  // A customer signs in and is told, clearly, that this is not for them; nothing is shown.
+  await signInOnPage(page, customer.email, 'shopper-password');
+  await page.locator('#notice', { hasText: 'this dashboard is for staff and admins' }).waitFor();
+  expect(await page.locator('#dashboard').isHidden()).toBe(true);
+  await page.locator('#sign-out').click();
+
+  await signInOnPage(page, ADMIN.email, ADMIN.password);
+  await page.locator('#connection[data-state=live]').waitFor();
+  await shows(stockCell(page, product.id, 'available'), '2');
+  expect(await stockCell(page, product.id, 'name').textContent()).toBe(HOSTILE_NAME);
+
+  // Three shoppers want the last two units at once.
+  const buyers = await Promise.all([1, 2, 3].map(() => newAccount(base)));
+  const placed = await Promise.all(
+    buyers.map((buyer) => placeOrder(buyer.http, [{ productId: product.id, quantity: 1 }])),
+  );
+  for (const order of placed) {
+    await shows(orderCell(page, order.id, 'number'), order.orderNumber);
+    expect(await orderCell(page, order.id, 'lines').textContent()).toBe(`${HOSTILE_NAME} × 1`);
+  }
+  const decided = await decidedOnPage(page, placed);
+  expect(decided.map((d) => `${d.status} ${d.reason}`).sort()).toEqual([
+    'CONFIRMED ',
+    'CONFIRMED ',
+    'FAILED OUT_OF_STOCK',
+  ]);
+  // What the page shows is what the API says.
+  const listed = (await (await admin(base)).send('GET', `/admin/orders?productId=${product.id}`))
+    .body as { items: OrderBody[] };
+  expect(
+    listed.items.map((o) => ({ id: o.id, status: o.status, reason: o.failureReason ?? '' })).sort(),
+  ).toEqual(
+    expect.arrayContaining(decided.map((d) => ({ id: d.id, status: d.status, reason: d.reason }))),
+  );
+  await shows(stockCell(page, product.id, 'available'), '0');
+
+  // A restock reaches the page too.
+  await adminPatch(base, `/stock/products/${product.id}/stock`, { delta: 5 });
+  await shows(stockCell(page, product.id, 'available'), '5');
+
+  // Queue summaries arrive; every figure is a number.
+  await waitFor(
+    async () =>
+      /^\d+$/.test((await page.locator('#queue [data-field=waiting]').textContent()) ?? ''),
+    { what: 'a queue summary' },
+  );
+
+  // The hostile name was shown as text everywhere and never ran.
+  expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+  expect(await page.locator('img').count()).toBe(0);
+  // All of it live: the page was not reloaded, and read the orders over REST once, as it opened.
+  expect(log.navigations).toEqual([`${base}/dashboard/`]);
+  expect(log.responses.filter((r) => r.path === '/admin/orders')).toHaveLength(1);
+  expect(log.errors).toEqual([]);
+  return { page, log, productId: product.id };
+}
+
+/** Waits until every order's row is decided; answers what the rows say. */
+async function decidedOnPage(
+  page: Page,
+  orders: OrderBody[],
+): Promise<Array<{ id: string; status: string; reason: string }>> {
+  return Promise.all(
+    orders.map(async (order) => {
+      const status = await waitFor(
+        async () => {
+          const text = await orderCell(page, order.id, 'status').textContent();
+          return text && text !== 'PENDING' ? text : undefined;
+        },
+        { what: `order ${order.orderNumber} to be decided on the page`, timeoutMs: 15_000 },
+      );
+      const reason = (await orderCell(page, order.id, 'reason').textContent()) ?? '';
+      return { id: order.id, status, reason };
+    }),
+  );
+}
+
+describe('the staff dashboard and the queue board, in real Chromium', () => {
+  let app: TestApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    app = await createTestApp('dashboard', {
+      env: { JWT_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s`, EVENTS_SUMMARY_INTERVAL_MS: '300' },
+    });
+    await app.app.listen(0);
+    const { port } = app.app.getHttpServer().address() as AddressInfo;
+    base = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({ executablePath: chromiumBinary(), args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('is served as static files that load under the CSP, its scripts included', async () => {
+    const page = await fetch(`${base}/dashboard/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(cspViolations(html, page.headers.get('content-security-policy') ?? '')).toEqual([]);
+    const scripts = scriptUrls(html, '/dashboard/');
+    expect(scripts).toEqual(['/socket.io/socket.io.min.js', '/dashboard/dashboard.js']);
+    for (const script of scripts) {
+      const asset = await fetch(`${base}${script}`);
+      expect({ script, status: asset.status }).toEqual({ script, status: 200 });
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    }
+    // Without the trailing slash too (the page names its files by absolute paths).
+    const bare = await fetch(`${base}/dashboard`);
+    expect({ status: bare.status, html: await bare.text() }).toEqual({ status: 200, html });
+    // A file that is not there is the API's 404.
+    const missing = await fetch(`${base}/dashboard/nothing.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ statusCode: 404 });
+  });
+
+  it('follows orders, stock and the queue live, and resumes where it was after each expired session', async () => {
+    const { page, log, productId } = await watchOrdersOnDashboard(browser, base);
+
+    // The server ends the socket as the 3 s token expires; the page refreshes the session and
+    // connects again, naming the last event it saw, and misses nothing placed meanwhile.
+    await waitFor(
+      () => log.connects.some((auth) => /"lastEventId":"[1-9]\d*-\d+:\d+"/.test(auth)),
+      {
+        what: 'a reconnection resuming from an event',
+        timeoutMs: 15_000,
+      },
+    );
+    const buyer = await newAccount(base);
+    const order = await placeOrder(buyer.http, [{ productId, quantity: 1 }]);
+    expect(await decidedOnPage(page, [order])).toEqual([
+      { id: order.id, status: 'CONFIRMED', reason: '' },
+    ]);
+    expect(
+      log.responses.filter((r) => r.path === '/auth/refresh' && r.status === 200).length,
+    ).toBeGreaterThan(0);
+    // It refreshed on `session_expired`, before connecting again: no handshake was refused.
+    expect(log.refusals).toEqual([]);
+    expect(await page.locator('#sign-in').isHidden()).toBe(true);
+    expect(log.navigations).toHaveLength(1);
+    expect(log.responses.filter((r) => r.path === '/admin/orders')).toHaveLength(1);
+    expect(log.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('sends a browser without a session from the board to sign in and back, and keeps the open board signed in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const log = watch(page);
+    const board = `${base}/admin/queues/queue/orders`;
+    await page.goto(board);
+    expect(page.url()).toBe(`${base}/dashboard/?next=%2Fadmin%2Fqueues%2Fqueue%2Forders`);
+    await signInOnPage(page, ADMIN.email, ADMIN.password);
+    await page.waitForURL(board);
+    const signedInAt = Date.now();
+    await page.getByText('Order queues').first().waitFor();
+
+    // The access token the board opened with expires; the board goes on working with new ones.
+    const first = await accessCookie(context);
+    await waitFor(async () => (await sessionWith(first)) === 401, {
+      what: 'the first access token to expire',
+      timeoutMs: 10_000,
+    });
+    const expiredAt = Date.now();
+    const buyer = await newAccount(base);
+    const order = await placeOrder(buyer.http, [
+      { productId: (await createProduct(await admin(base), { quantity: 1 })).id, quantity: 1 },
+    ]);
+    await waitFor(
+      () =>
+        log.responses.some(
+          (r) => r.path.startsWith('/admin/queues/api/') && r.status === 200 && r.at > expiredAt,
+        ),
+      { what: 'the board to read its API after the expiry', timeoutMs: 10_000 },
+    );
+    await page.getByText(order.id).first().waitFor({ timeout: 15_000 });
+    expect(
+      log.responses.filter(
+        (r) => r.path.startsWith('/admin/queues') && r.status !== 200 && r.at > signedInAt,
+      ),
+    ).toEqual([]);
+    expect(await accessCookie(context)).not.toBe(first);
+    expect(page.url()).toBe(board);
+
+    // Once the session ends (signed out elsewhere), the open board sends the browser to sign in.
+    await page.evaluate(() => fetch('/auth/logout', { method: 'POST' }));
+    await page.waitForURL(`${base}/dashboard/?next=%2Fadmin%2Fqueues%2Fqueue%2Forders`, {
+      timeout: 10_000,
+    });
+    await page.locator('#sign-in').waitFor();
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('follows `next` only to the queue board, and only for admins', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard/`);
+    await signInOnPage(page, ADMIN.email, ADMIN.password);
+    await page.locator('#connection[data-state=live]').waitFor();
+    for (const next of [
+      'https://evil.example/admin/queues',
+      '//evil.example/admin/queues',
+      '/\\evil.example/admin/queues',
+      'javascript:alert(1)//admin/queues',
+      '/admin/queues/../../auth/profile',
+      '/admin/queuesX',
+      '/auth/profile',
+    ]) {
+      const url = `${base}/dashboard/?next=${encodeURIComponent(next)}`;
+      await page.goto(url);
+      await page.locator('#connection[data-state=live]').waitFor();
+      expect({ next, at: page.url() }).toEqual({ next, at: url });
+    }
+    await page.goto(
+      `${base}/dashboard/?next=${encodeURIComponent('/admin/queues/queue/orders-dlq?x=1#y')}`,
+    );
+    await page.waitForURL(`${base}/admin/queues/queue/orders-dlq?x=1#y`);
+    await context.close();
+
+    // Staff may use the dashboard, not the board: they stay, and are told why.
+    const staff = await newAccount(base);
+    await adminPatch(base, `/users/${staff.id}/role`, { role: 'staff' });
+    const staffPage = await (await browser.newContext()).newPage();
+    const url = `${base}/dashboard/?next=%2Fadmin%2Fqueues`;
+    await staffPage.goto(url);
+    await signInOnPage(staffPage, staff.email, 'shopper-password');
+    await staffPage
+      .locator('#notice', { hasText: 'The queue board is for admins only.' })
+      .waitFor();
+    await staffPage.locator('#connection[data-state=live]').waitFor();
+    expect(staffPage.url()).toBe(url);
+    await staffPage.context().close();
+  });
+
+  async function accessCookie(context: BrowserContext): Promise<string | undefined> {
+    return (await context.cookies()).find((cookie) => cookie.name === 'access_token')?.value;
+  }
+
+  /** GET /auth/session's status with only this access token. */
+  async function sessionWith(token: string | undefined): Promise<number> {
+    return (await fetch(`${base}/auth/session`, { headers: { cookie: `access_token=${token}` } }))
+      .status;
+  }
+});
+
+describe('the staff dashboard behind Nginx (two API replicas, a worker process)', () => {
+  const env = testEnv('dashboard-nginx', { TRUST_PROXY: 'loopback' });
+  const apps: AppProcess[] = [];
+  let nginx: RunningNginx;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const [first, second] = [
+      await startAppProcess({ ...env, APP_ROLE: 'api' }),
+      await startAppProcess({ ...env, APP_ROLE: 'api' }),
+    ];
+    apps.push(first, second, await startAppProcess({ ...env, APP_ROLE: 'worker' }));
+    nginx = await startNginx({
+      NGINX_PORT: String(await freePort()),
+      NGINX_API_SERVERS: [first, second].map((a) => `server ${new URL(a.url).host};`).join(' '),
+      NGINX_RESOLVER: '',
+      NGINX_ADMIN_ALLOW: '127.0.0.1 1;',
+      NGINX_REAL_IP_FROM: '',
+      NGINX_RATE_LIMIT: '1000r/s',
+    });
+    browser = await chromium.launch({ executablePath: chromiumBinary(), args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await nginx?.stop();
+    await Promise.all(apps.map((a) => a.stop('SIGTERM')));
+    const connection = await mongoose.createConnection(env.MONGODB_URI).asPromise();
+    await connection.dropDatabase();
+    await connection.close();
+    await removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX);
+  });
+
+  it('follows orders, stock and the queue live through Nginx', async () => {
+    const { page } = await watchOrdersOnDashboard(browser, nginx.url);
+    await page.context().close();
+  });
+});
