@@ -294,6 +294,10 @@ describe('live order events (two API replicas, a worker process)', () => {
       leavingSocket.socket.once('disconnect', resolve),
     );
     expect((await leaving.http.send('POST', '/auth/logout')).status).toBe(204);
+    await waitFor(() => leavingSocket.named('session_ended').length > 0, {
+      what: 'session_ended after the logout',
+      timeoutMs: 10_000,
+    });
     expect(await ended).toBe('io server disconnect');
     expect(leavingSocket.named('session_ended')[0]?.payload).toEqual({
       message: 'The session has ended; sign in again',
@@ -314,6 +318,10 @@ describe('live order events (two API replicas, a worker process)', () => {
     expect(
       (await admin.send('PATCH', `/users/${member.id}/role`, { role: 'customer' })).status,
     ).toBe(200);
+    await waitFor(() => staffSocket.named('session_ended').length > 0, {
+      what: 'session_ended after the demotion',
+      timeoutMs: 10_000,
+    });
     expect(await demoted).toBe('io server disconnect');
     expect(staffSocket.named('session_ended')[0]?.payload).toEqual({
       message: 'The access token is outdated; refresh it',
