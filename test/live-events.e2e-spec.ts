@@ -342,6 +342,20 @@ describe('live order events (two API replicas, a worker process)', () => {
     expect(again.named('order_status_update')).toEqual([]);
   });
 
+  it('lets a stopping replica close its sockets as lost connections, which clients resume', async () => {
+    const replica = await startAppProcess({ ...env, APP_ROLE: 'api' });
+    running.push(replica);
+    const customer = await shopper(apiA);
+    const client = connect(replica, customer.http.cookie, 500);
+    await ready(client);
+    const reason = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+    // SIGTERM with a socket open: the process still exits cleanly, and promptly.
+    expect(await replica.stop('SIGTERM')).toBe(0);
+    // A lost connection, not a server disconnect: socket.io-client tries to reconnect by itself.
+    expect(await reason).toBe('transport close');
+    expect(client.socket.active).toBe(true);
+  });
+
   /** The session's access token signed again to expire `seconds` from now (negative: already). */
   function resignedToken(cookie: string, seconds: number): string {
     const token = /access_token=([^;]+)/.exec(cookie)?.[1];

@@ -139,9 +139,13 @@ export class EventsGateway
       this.metrics.liveSockets.dec({ audience: isStaff(state.user) ? 'staff' : 'shopper' });
   }
 
-  /** Ends every socket (shutdown: open sockets would keep the HTTP server from closing). */
+  /**
+   * Closes every socket's connection (shutdown: open connections would keep the HTTP server from
+   * closing). No Socket.IO disconnect is sent, so clients take it for a lost connection: they
+   * reconnect, to another replica behind the load balancer, and resume from their last event.
+   */
   disconnectAll(): void {
-    this.namespace?.disconnectSockets(true);
+    for (const socket of this.namespace?.sockets.values() ?? []) socket.conn.close();
   }
 
   onApplicationShutdown(): void {
