@@ -25,6 +25,8 @@ export interface LiveEventsClient {
 export interface LiveEventsOptions {
   /** The session's Cookie header (`FetchHttp.cookie`); none for an anonymous attempt. */
   cookie?: string;
+  /** More headers on every request of the connection, e.g. an X-Request-Id to find it in a proxy's log. */
+  headers?: Record<string, string>;
   /** Resume from this event id on the first connection too. */
   lastEventId?: string;
   /** Default: websocket only (browsers start with long-polling; both are served). */
@@ -41,7 +43,10 @@ export function connectLiveEvents(
     options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId };
   const socket = io(`${baseUrl}/events`, {
     transports: options.transports ?? ['websocket'],
-    extraHeaders: options.cookie === undefined ? {} : { cookie: options.cookie },
+    extraHeaders: {
+      ...options.headers,
+      ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+    },
     // Asked again at every (re)connection: the id of the last event seen.
     auth: (send) =>
       send(position.lastEventId === undefined ? {} : { lastEventId: position.lastEventId }),
