@@ -29,6 +29,8 @@ export interface LiveEventsOptions {
   headers?: Record<string, string>;
   /** Resume from this event id on the first connection too. */
   lastEventId?: string;
+  /** Sent as the handshake's `auth` as it is, instead of the resume position (hostile tests). */
+  auth?: Record<string, unknown>;
   /** Default: websocket only (browsers start with long-polling; both are served). */
   transports?: Array<'polling' | 'websocket'>;
   reconnectionDelayMs?: number;
@@ -49,7 +51,10 @@ export function connectLiveEvents(
     },
     // Asked again at every (re)connection: the id of the last event seen.
     auth: (send) =>
-      send(position.lastEventId === undefined ? {} : { lastEventId: position.lastEventId }),
+      send(
+        options.auth ??
+          (position.lastEventId === undefined ? {} : { lastEventId: position.lastEventId }),
+      ),
     reconnectionDelay: options.reconnectionDelayMs ?? 1000,
     reconnectionDelayMax: options.reconnectionDelayMs ?? 5000,
     randomizationFactor: options.reconnectionDelayMs === undefined ? 0.5 : 0,
