@@ -18,7 +18,8 @@ import { requestLogging } from './common/logging/http-logging.js';
 import { BoundedValidationPipe } from './common/validation.js';
 import { LiveEventsAdapter } from './events/socket-server.js';
 import { ORDER_LINES_LIMIT } from './order/dto/order.dto.js';
-import { perAddressLimit } from './rate-limit/per-address-limit.js';
+import { perAddressHandshakes, perAddressLimit } from './rate-limit/per-address-limit.js';
+import type { ProxyTrust } from './rate-limit/per-address-limit.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 
 export const BODY_LIMIT = '100kb';
@@ -75,7 +76,13 @@ export function configureHttp(
   mountApiDocs(app, config);
   app.useGlobalPipes(new BoundedValidationPipe({ [ORDER_LINES_LIMIT]: config.limits.orderLines }));
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new LiveEventsAdapter(app, config));
+  if (config.role !== 'worker') {
+    const trust = (app.getHttpAdapter().getInstance() as { get(setting: string): ProxyTrust }).get(
+      'trust proxy fn',
+    );
+    const handshakes = perAddressHandshakes(app.get(RateLimiter), config.rateLimit.perIp, trust);
+    app.useWebSocketAdapter(new LiveEventsAdapter(app, config, handshakes));
+  }
 }
 
 /** A CORS preflight (the cors middleware has set its headers): 204, as the middleware would. */

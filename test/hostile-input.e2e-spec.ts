@@ -18,6 +18,10 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import request from 'supertest';
 import { OrderQueue } from '../src/order/order.queue.js';
 import { waitFor } from '../tools/harness/wait.js';
+import type { AddressInfo } from 'node:net';
+import { connectLiveEvents, ready } from '../tools/live-events.js';
+import * as storefront from '../tools/storefront.js';
+import { fetchHttp } from '../tools/storefront.js';
 import { TestApp, createTestApp, ADMIN } from './support/app.js';
 import { createProduct, placeOrder, registerShopper, signIn, signInAdmin } from './support/shop.js';
 
@@ -369,4 +373,53 @@ describe('hostile input (fast-check, every route)', () => {
     () => run(requestArb({ body: true, ids: true, query: true, headers: true })),
     180_000,
   );
+
+  it('Socket.IO handshakes with any cookie and any auth payload: admitted or refused with 401, never a crash, nothing written', async () => {
+    await app.app.listen(0);
+    const base = `http://127.0.0.1:${(app.app.getHttpServer().address() as AddressInfo).port}`;
+    const session = fetchHttp(base);
+    await storefront.signIn(session, { email: shopperEmail, password: 'shopper-password' });
+    const validCookie = session.cookie;
+    const cookieArb = fc.oneof(
+      fc.constant(validCookie),
+      headerValue.map((v) => `access_token=${v}`),
+      headerValue,
+      fc.constant('access_token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0.'),
+    );
+    const authArb = fc.oneof(
+      fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }),
+      fc.record({
+        lastEventId: fc.oneof(
+          fc.string({ maxLength: 60 }),
+          fc.constant(`${Date.now()}-0:0`),
+          fc.constant(`${Date.now() - 3_600_000}-0:0`),
+          fc.constant('9999999999999-0:999999'),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+      }),
+    );
+    const before = await snapshot();
+    await fc.assert(
+      fc.asyncProperty(cookieArb, authArb, async (cookie, auth) => {
+        const client = connectLiveEvents(base, { cookie, auth });
+        try {
+          await ready(client);
+          expect(cookie).toBe(validCookie);
+        } catch (err) {
+          expect({ cookie, data: (err as { data?: unknown }).data }).toEqual({
+            cookie,
+            data: { statusCode: 401, message: expect.any(String) },
+          });
+        } finally {
+          client.close();
+        }
+      }),
+      { numRuns: Math.min(RUNS, 100) },
+    );
+    // Still serving: a valid client connects; and nothing was written or enqueued.
+    const after = connectLiveEvents(base, { cookie: validCookie });
+    await ready(after);
+    after.close();
+    expect(await snapshot()).toEqual(before);
+  }, 120_000);
 });

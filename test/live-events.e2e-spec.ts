@@ -49,7 +49,7 @@ describe('live order events (two API replicas, a worker process)', () => {
       password: 'shopper-password',
       name: `Live ${shopperCount}`,
     });
-    return { id, http };
+    return { id, email: `live${shopperCount}.${process.pid}@shop.test`, http };
   };
 
   /** The same session's cookie, as another replica receives it. */
@@ -283,6 +283,77 @@ describe('live order events (two API replicas, a worker process)', () => {
     expect(shortLived.named('session_expired')[0]?.payload.message).toMatch(/expired.*refresh/);
     // The server ended it: the client does not reconnect by itself with the expired token.
     expect(await reason).toBe('io server disconnect');
+  });
+
+  it('ends a socket on every replica when its session ends or its token is outdated', async () => {
+    // Signed out on replica B: the socket on A is ended at once, saying why.
+    const leaving = await shopper(apiB);
+    const leavingSocket = connect(apiA, leaving.http.cookie);
+    await ready(leavingSocket);
+    const ended = new Promise<string>((resolve) =>
+      leavingSocket.socket.once('disconnect', resolve),
+    );
+    expect((await leaving.http.send('POST', '/auth/logout')).status).toBe(204);
+    await waitFor(() => leavingSocket.named('session_ended').length > 0, {
+      what: 'session_ended after the logout',
+      timeoutMs: 10_000,
+    });
+    expect(await ended).toBe('io server disconnect');
+    expect(leavingSocket.named('session_ended')[0]?.payload).toEqual({
+      message: 'The session has ended; sign in again',
+    });
+
+    // A staff member demoted on B stops receiving everyone's orders on A at once.
+    const member = await shopper(apiB);
+    expect((await admin.send('PATCH', `/users/${member.id}/role`, { role: 'staff' })).status).toBe(
+      200,
+    );
+    const staffSession = fetchHttp(apiB.url);
+    await signIn(staffSession, { email: member.email, password: 'shopper-password' });
+    const staffSocket = connect(apiA, staffSession.cookie);
+    await ready(staffSocket);
+    const demoted = new Promise<string>((resolve) =>
+      staffSocket.socket.once('disconnect', resolve),
+    );
+    expect(
+      (await admin.send('PATCH', `/users/${member.id}/role`, { role: 'customer' })).status,
+    ).toBe(200);
+    await waitFor(() => staffSocket.named('session_ended').length > 0, {
+      what: 'session_ended after the demotion',
+      timeoutMs: 10_000,
+    });
+    expect(await demoted).toBe('io server disconnect');
+    expect(staffSocket.named('session_ended')[0]?.payload).toEqual({
+      message: 'The access token is outdated; refresh it',
+    });
+    // Its refreshed session connects again, as a shopper: no staff events any more.
+    expect((await staffSession.send('POST', '/auth/refresh')).status).toBe(200);
+    const again = connect(apiA, staffSession.cookie);
+    const staffWatch = connect(apiA, admin.cookie);
+    await Promise.all([ready(again), ready(staffWatch)]);
+    const product = await createProduct(admin, { quantity: 1 });
+    const other = await shopper(apiB);
+    const order = await placeOrder(other.http, [{ productId: product.id, quantity: 1 }]);
+    // Staff on the same replica receive it in the same emit that would have reached `again`.
+    await waitFor(() => statusUpdatesOf(staffWatch, order.id).length > 0, {
+      what: 'staff to receive the outcome',
+    });
+    expect(again.named('new_order')).toEqual([]);
+    expect(again.named('order_status_update')).toEqual([]);
+  });
+
+  it('lets a stopping replica close its sockets as lost connections, which clients resume', async () => {
+    const replica = await startAppProcess({ ...env, APP_ROLE: 'api' });
+    running.push(replica);
+    const customer = await shopper(apiA);
+    const client = connect(replica, customer.http.cookie, 500);
+    await ready(client);
+    const reason = new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+    // SIGTERM with a socket open: the process still exits cleanly, and promptly.
+    expect(await replica.stop('SIGTERM')).toBe(0);
+    // A lost connection, not a server disconnect: socket.io-client tries to reconnect by itself.
+    expect(await reason).toBe('transport close');
+    expect(client.socket.active).toBe(true);
   });
 
   /** The session's access token signed again to expire `seconds` from now (negative: already). */

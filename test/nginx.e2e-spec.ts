@@ -1,7 +1,7 @@
 /**
  * The project's Nginx configuration, rendered for loopback upstreams and run with Debian's nginx,
  * in front of two API processes and a worker of the built app: everything a storefront does goes
- * through Nginx only.
+ * through Nginx only, its live order events (Socket.IO, both transports) included.
  */
 import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,20 @@ import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
 import { RunningNginx, accessLog, startNginx, testConfiguration } from '../tools/harness/nginx.js';
 import { freePort } from '../tools/harness/services.js';
 import { waitFor } from '../tools/harness/wait.js';
+import {
+  LiveEventsClient,
+  LiveEventsOptions,
+  connectLiveEvents,
+  ready,
+} from '../tools/live-events.js';
+import {
+  FetchHttp,
+  createProduct,
+  fetchHttp,
+  placeOrder,
+  register,
+  signIn,
+} from '../tools/storefront.js';
 import mongoose from 'mongoose';
 
 interface AccessLine {
@@ -58,6 +72,21 @@ const METRICS_SPELLINGS = [
   '/metrics%2F',
 ];
 
+/** A line of Nginx's access log (log_format upstream_json). */
+interface ProxyLine {
+  request_id: string;
+  status: number;
+  upstream: string;
+}
+
+function proxyLines(proxy: RunningNginx, requestId: string): ProxyLine[] {
+  return accessLog(proxy)
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as ProxyLine)
+    .filter((line) => line.request_id === requestId);
+}
+
 function accessLines(app: AppProcess): AccessLine[] {
   return app.process
     .output()
@@ -77,6 +106,42 @@ describe('behind Nginx', () => {
   const apps: AppProcess[] = [];
   let nginx: RunningNginx;
   let variables: Record<string, string>;
+  let admin: FetchHttp;
+  const liveClients: LiveEventsClient[] = [];
+  let serial = 0;
+
+  /**
+   * A live-events client through Nginx. Every request of its connection carries its own
+   * X-Request-Id, so Nginx's access log shows which API process served each one.
+   */
+  const liveEvents = (options: LiveEventsOptions) => {
+    const requestId = `live-${++serial}-${randomBytes(4).toString('hex')}`;
+    const client = connectLiveEvents(nginx.url, {
+      ...options,
+      headers: { 'X-Request-Id': requestId },
+    });
+    liveClients.push(client);
+    return { client, requestId };
+  };
+
+  /** A shopper registered through Nginx. */
+  const shopper = async () => {
+    const http = fetchHttp(nginx.url);
+    await register(http, {
+      email: `nginx-live${++serial}.${process.pid}@shop.test`,
+      password: 'shopper-password',
+      name: 'Live',
+    });
+    return http;
+  };
+
+  const outcomeOf = (client: LiveEventsClient, orderId: string) =>
+    waitFor(
+      () =>
+        client.named('order_status_update').find((event) => event.payload.orderId === orderId)
+          ?.payload,
+      { what: `the outcome of ${orderId} over the live events` },
+    );
 
   beforeAll(async () => {
     const [first, second] = [
@@ -94,6 +159,12 @@ describe('behind Nginx', () => {
       NGINX_RATE_LIMIT: '1000r/s',
     };
     nginx = await startNginx(variables);
+    admin = fetchHttp(nginx.url);
+    await signIn(admin, ADMIN);
+  });
+
+  afterEach(() => {
+    for (const client of liveClients.splice(0)) client.close();
   });
 
   afterAll(async () => {
@@ -226,5 +297,101 @@ describe('behind Nginx', () => {
   it('answers its own health check', async () => {
     const res = await request(nginx.url).get('/nginx-health').expect(200);
     expect(res.text).toBe('ok\n');
+  });
+
+  it('carries the live events over WebSocket: a shopper receives the outcome of an order placed through Nginx', async () => {
+    const product = await createProduct(admin, { quantity: 1 });
+    const buyer = await shopper();
+    const { client } = liveEvents({ cookie: buyer.cookie, transports: ['websocket'] });
+    await ready(client);
+    expect(client.socket.io.engine.transport.name).toBe('websocket');
+
+    const order = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
+    expect(await outcomeOf(client, order.id)).toMatchObject({ status: 'CONFIRMED', seq: 3 });
+  });
+
+  it('spreads WebSocket-only connections over both API processes: one request each, no affinity needed', async () => {
+    const buyer = await shopper();
+    const opened = Array.from({ length: 4 }, () =>
+      liveEvents({ cookie: buyer.cookie, transports: ['websocket'] }),
+    );
+    await Promise.all(opened.map(({ client }) => ready(client)));
+    for (const { client } of opened) client.close();
+    // Nginx logs an upgraded connection (101) once it ends.
+    const upstreams = await waitFor(
+      () => {
+        const lines = opened.flatMap(({ requestId }) => proxyLines(nginx, requestId));
+        return lines.length === opened.length ? lines : undefined;
+      },
+      { what: 'the closed connections in the access log' },
+    );
+    expect(upstreams.map((line) => line.status)).toEqual([101, 101, 101, 101]);
+    expect(new Set(upstreams.map((line) => line.upstream)).size).toBe(2);
+  });
+
+  it('keeps a long-polling session on the API process that holds it: events arrive across several polls', async () => {
+    const product = await createProduct(admin, { quantity: 10 });
+    const buyer = await shopper();
+    const { client, requestId } = liveEvents({ cookie: buyer.cookie, transports: ['polling'] });
+    await ready(client);
+    const engine = client.socket.io.engine;
+    const session = engine.id;
+    let polls = 0;
+    engine.transport.on('pollComplete', () => polls++);
+
+    // One order at a time, each outcome awaited before the next: each arrives in a poll of its own.
+    for (let i = 0; i < 3; i++) {
+      const order = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
+      expect(await outcomeOf(client, order.id)).toMatchObject({ status: 'CONFIRMED' });
+    }
+    expect(polls).toBeGreaterThanOrEqual(3);
+    // One session all along: no "Session ID unknown", no reconnection, never upgraded.
+    expect(engine.id).toBe(session);
+    expect(engine.transport.name).toBe('polling');
+    expect(client.named('events_ready')).toHaveLength(1);
+    // The handshake, the namespace's CONNECT (a POST), its answer and a poll per outcome at least.
+    const lines = proxyLines(nginx, requestId);
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.filter((line) => line.status !== 200)).toEqual([]);
+    expect(new Set(lines.map((line) => line.upstream)).size).toBe(1);
+  });
+
+  it('lets a client start with long-polling and upgrade to WebSocket, as browsers do, on the same process', async () => {
+    const product = await createProduct(admin, { quantity: 1 });
+    const buyer = await shopper();
+    const { client, requestId } = liveEvents({
+      cookie: buyer.cookie,
+      transports: ['polling', 'websocket'],
+    });
+    await ready(client);
+    const engine = client.socket.io.engine;
+    const session = engine.id;
+    await waitFor(() => engine.transport.name === 'websocket', {
+      what: 'the upgrade to WebSocket',
+    });
+    expect(engine.id).toBe(session);
+
+    const order = await placeOrder(buyer, [{ productId: product.id, quantity: 1 }]);
+    expect(await outcomeOf(client, order.id)).toMatchObject({ status: 'CONFIRMED' });
+    client.close();
+    // Polls and the upgrade, every one to the process that holds the session.
+    const lines = await waitFor(
+      () => {
+        const logged = proxyLines(nginx, requestId);
+        return logged.some((line) => line.status === 101) ? logged : undefined;
+      },
+      { what: 'the upgraded connection in the access log' },
+    );
+    expect(lines.filter((line) => line.status !== 200 && line.status !== 101)).toEqual([]);
+    expect(new Set(lines.map((line) => line.upstream)).size).toBe(1);
+  });
+
+  it('refuses an anonymous handshake through Nginx with 401, on either transport', async () => {
+    for (const transports of [['websocket'], ['polling']] as const) {
+      const { client } = liveEvents({ transports: [...transports] });
+      await expect(ready(client)).rejects.toMatchObject({
+        data: { statusCode: 401, message: 'Authentication required' },
+      });
+    }
   });
 });

@@ -78,7 +78,7 @@ describe('rate limits', () => {
     expect(Number(health.headers['retry-after'])).toBeGreaterThan(0);
   });
 
-  it('counts every request toward the per-address limit, whatever its answer or route (401, 403, 404, Swagger, Bull Board were free)', async () => {
+  it('counts every request toward the per-address limit, whatever its answer or route (401, 403, 404, Swagger, Bull Board, Socket.IO handshakes were free)', async () => {
     const shopper = app.agent();
     await shopper
       .post('/auth/register')
@@ -95,6 +95,8 @@ describe('rate limits', () => {
       () => app.agent().get('/admin/queues').set(ip), // Bull Board, anonymous
       () => app.agent().get('/health').set(ip), // health check
       () => app.agent().options('/order').set(ip), // OPTIONS without CORS
+      // A Socket.IO handshake, answered by the engine before Express sees it.
+      () => app.agent().get('/socket.io/?EIO=4&transport=polling').set(ip),
     ];
     const answers: number[] = [];
     while (answers.length < 40)
@@ -102,14 +104,23 @@ describe('rate limits', () => {
         answers.push((await probe()).status);
     expect(new Set(answers)).toEqual(new Set([401, 403, 404, 200]));
     // The 41st request of the window, whatever it is, is refused.
-    for (const probe of probes) {
+    for (const probe of probes.slice(0, -1)) {
       const limited = await probe();
       expect(limited.status).toBe(429);
       expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
     }
+    // The engine refuses a handshake with its own 403, naming the limit.
+    const handshake = await probes[probes.length - 1]?.();
+    expect(handshake?.status).toBe(403);
+    expect(handshake?.body).toMatchObject({ message: expect.stringMatching(/^Too many requests/) });
     // The same routes from another address still answer.
     await app.agent().get('/api/docs-json').set(from('203.0.113.6')).expect(200);
+    await app
+      .agent()
+      .get('/socket.io/?EIO=4&transport=polling')
+      .set(from('203.0.113.6'))
+      .expect(200);
   });
 
   // Last: closing the replica removes the Redis keys under the shared prefix.

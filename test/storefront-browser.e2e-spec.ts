@@ -71,6 +71,11 @@ describe('a web storefront, in real Chromium (docs/STOREFRONT.md)', () => {
       async ({ email, productId }) => {
         const w = globalThis as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
         const user = (await w.signIn(email, 'shopper-password')) as { email: string };
+        // Live events first, so the outcome cannot arrive before the page listens.
+        const socket = (w.followOrders as unknown as (io: unknown) => { connected: boolean })(
+          await w.loadSocketClient(),
+        );
+        (globalThis as unknown as { liveSocket: unknown }).liveSocket = socket;
         const key = 'order-key-1';
         const first = (await w.placeOrder([{ productId, quantity: 2 }], key)) as {
           order: { id: string; status: string };
@@ -97,6 +102,26 @@ describe('a web storefront, in real Chromium (docs/STOREFRONT.md)', () => {
     expect(placed.again.order.id).toBe(placed.first.order.id);
     expect(placed.again.replayed).toBe(true);
     expect(placed.problems).toEqual({ 'items.0.quantity': 'must not be less than 1' });
+
+    // The outcome arrives on the socket, as the order's history records it.
+    const live = await page.evaluate(
+      ({ orderId }) =>
+        (
+          globalThis as unknown as { nextOutcome(id: string): Promise<Record<string, unknown>> }
+        ).nextOutcome(orderId),
+      { orderId: placed.first.order.id },
+    );
+    expect(live).toMatchObject({
+      orderId: placed.first.order.id,
+      status: 'CONFIRMED',
+      seq: 3,
+      id: expect.any(String),
+    });
+    const history = await shopper.http.get(`/order/${placed.first.order.id}/history`).expect(200);
+    expect((history.body as { items: Array<{ seq: number; at: string }> }).items[2]).toMatchObject({
+      seq: 3,
+      at: live.at,
+    });
 
     // The account's access tokens are outdated (a role change): the next call refreshes once.
     await admin.patch(`/users/${shopper.id}/role`).send({ role: 'staff' }).expect(200);
@@ -138,5 +163,66 @@ describe('a web storefront, in real Chromium (docs/STOREFRONT.md)', () => {
     );
     expect(seen).toEqual({ login: 200, profile: 401 });
     await page.close();
+  });
+
+  it('keeps following orders live across an access token’s expiry: refresh, then reconnect', async () => {
+    // Access tokens of 3 s; the same secrets (passport keeps one JWT strategy per process).
+    const shortLived = await createTestApp('storefront-ttl', {
+      env: {
+        CORS_ORIGINS: `http://localhost:${pagePort}`,
+        JWT_ACCESS_SECRET: app.config.jwt.accessSecret,
+        JWT_REFRESH_SECRET: app.config.jwt.refreshSecret,
+        JWT_ACCESS_TTL: '3s',
+      },
+    });
+    try {
+      await shortLived.app.listen(0);
+      const { port } = shortLived.app.getHttpServer().address() as AddressInfo;
+      const shortApi = `http://localhost:${port}`;
+      const product = await createProduct(await signInAdmin(shortLived), { quantity: 5 });
+      const shopper = await registerShopper(shortLived);
+      const page = await browser.newPage();
+      await page.goto(`http://localhost:${pagePort}/`);
+      await page.addScriptTag({ content: storefrontScript(shortApi) });
+      await page.evaluate(
+        async ({ email }) => {
+          const w = globalThis as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
+          await w.signIn(email, 'shopper-password');
+          const socket = (
+            w.followOrders as unknown as (io: unknown) => {
+              on(event: string, listener: () => void): void;
+            }
+          )(await w.loadSocketClient());
+          const seen = { expired: 0, connects: 0 };
+          socket.on('session_expired', () => (seen.expired += 1));
+          socket.on('connect', () => (seen.connects += 1));
+          Object.assign(globalThis, { seen });
+        },
+        { email: shopper.email },
+      );
+      // The token expires, the server ends the socket, the page refreshes and connects again.
+      await page.waitForFunction(
+        () => {
+          const { seen } = globalThis as unknown as { seen: { expired: number; connects: number } };
+          return seen.expired >= 1 && seen.connects >= 2;
+        },
+        undefined,
+        { timeout: 15_000 },
+      );
+      const outcome = await page.evaluate(
+        async ({ productId }) => {
+          const w = globalThis as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
+          const placed = (await w.placeOrder([{ productId, quantity: 1 }])) as {
+            order: { id: string };
+          };
+          return w.nextOutcome(placed.order.id);
+        },
+        { productId: product.id },
+      );
+      expect(outcome.status).toBe('CONFIRMED');
+      await page.close();
+    } finally {
+      await shortLived.close();
+    }
   });
 });

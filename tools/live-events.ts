@@ -25,8 +25,12 @@ export interface LiveEventsClient {
 export interface LiveEventsOptions {
   /** The session's Cookie header (`FetchHttp.cookie`); none for an anonymous attempt. */
   cookie?: string;
+  /** More headers on every request of the connection, e.g. an X-Request-Id to find it in a proxy's log. */
+  headers?: Record<string, string>;
   /** Resume from this event id on the first connection too. */
   lastEventId?: string;
+  /** Sent as the handshake's `auth` as it is, instead of the resume position (hostile tests). */
+  auth?: Record<string, unknown>;
   /** Default: websocket only (browsers start with long-polling; both are served). */
   transports?: Array<'polling' | 'websocket'>;
   reconnectionDelayMs?: number;
@@ -41,10 +45,16 @@ export function connectLiveEvents(
     options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId };
   const socket = io(`${baseUrl}/events`, {
     transports: options.transports ?? ['websocket'],
-    extraHeaders: options.cookie === undefined ? {} : { cookie: options.cookie },
+    extraHeaders: {
+      ...options.headers,
+      ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+    },
     // Asked again at every (re)connection: the id of the last event seen.
     auth: (send) =>
-      send(position.lastEventId === undefined ? {} : { lastEventId: position.lastEventId }),
+      send(
+        options.auth ??
+          (position.lastEventId === undefined ? {} : { lastEventId: position.lastEventId }),
+      ),
     reconnectionDelay: options.reconnectionDelayMs ?? 1000,
     reconnectionDelayMax: options.reconnectionDelayMs ?? 5000,
     randomizationFactor: options.reconnectionDelayMs === undefined ? 0.5 : 0,

@@ -69,7 +69,11 @@ export class FetchHttp implements CookieHttp {
     return [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
-  async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<HttpAnswer> {
+  async send(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<HttpAnswer> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: {

@@ -62,6 +62,11 @@ export class AccessTokenVerifier {
   async admit(verified: unknown): Promise<AuthUser> {
     const claims = accessClaims(verified);
     if (!claims) throw new AuthenticationError();
+    return this.admitClaims(claims);
+  }
+
+  /** `admit` for claims already read: checked again whenever their session changes (a socket). */
+  async admitClaims(claims: AccessClaims): Promise<AuthUser> {
     const verdict = await this.revocation.verdict({
       userId: claims.sub,
       family: claims.sid,
@@ -77,8 +82,13 @@ export class AccessTokenVerifier {
     return (await this.verifySession(token)).user;
   }
 
-  /** `verify`, and when the token expires (epoch milliseconds): a socket ends then. */
-  async verifySession(token: string | undefined): Promise<{ user: AuthUser; expiresAt: number }> {
+  /**
+   * `verify`, with the token's claims (to check them again with `admit` when the session changes)
+   * and when it expires (epoch milliseconds): what holds a session open, a socket, ends then.
+   */
+  async verifySession(
+    token: string | undefined,
+  ): Promise<{ user: AuthUser; claims: AccessClaims; expiresAt: number }> {
     if (!token) throw new AuthenticationError();
     let verified: { exp?: unknown };
     try {
@@ -86,7 +96,13 @@ export class AccessTokenVerifier {
     } catch {
       throw new AuthenticationError();
     }
-    const user = await this.admit(verified);
-    return { user, expiresAt: typeof verified.exp === 'number' ? verified.exp * 1000 : Infinity };
+    const claims = accessClaims(verified);
+    if (!claims) throw new AuthenticationError();
+    const user = await this.admitClaims(claims);
+    return {
+      user,
+      claims,
+      expiresAt: typeof verified.exp === 'number' ? verified.exp * 1000 : Infinity,
+    };
   }
 }

@@ -135,6 +135,19 @@ export class SessionRevocation {
     }
   }
 
+  /**
+   * Calls `changed` with the session key that changed anywhere (`family:<sid>`, `user:<id>`), or
+   * with undefined when changes may have been missed, once the cache has dropped it: a verdict
+   * asked from then on is the new one. For what holds a session open (a socket).
+   */
+  onChange(changed: (key: string | undefined) => void): void {
+    // Deferred until every listener of the topic has run, the cache among them.
+    this.invalidation.listen(SESSION_TOPIC, {
+      invalidate: (key) => queueMicrotask(() => changed(key)),
+      clear: () => queueMicrotask(() => changed(undefined)),
+    });
+  }
+
   /** The session has ended: its access tokens are refused from the next request on. */
   async endSession(family: string): Promise<void> {
     await this.record(`family:${family}`, '1');

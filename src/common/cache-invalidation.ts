@@ -49,7 +49,7 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
   private confirmations = 0;
   private readonly pending = new Map<string, PendingConfirmation>();
   private subscriptionWaiters: Array<() => void> = [];
-  private readonly listeners = new Map<string, CacheListener>();
+  private readonly listeners = new Map<string, CacheListener[]>();
   private subscriber?: Redis;
   private subscribed = false;
   private subscriptions = 0;
@@ -73,10 +73,13 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
     return this.subscriptions;
   }
 
-  /** Registers the cache of `topic`; the first registration opens the subscription. */
+  /**
+   * Registers a listener of `topic` (its cache, and whatever else acts on its changes), told in
+   * the order registered; the first registration opens the subscription.
+   */
   listen(topic: string, listener: CacheListener): void {
     if (topic.includes(' ')) throw new Error(`cache topic "${topic}" must not contain spaces`);
-    this.listeners.set(topic, listener);
+    this.listeners.set(topic, [...(this.listeners.get(topic) ?? []), listener]);
     this.subscriber ??= this.subscribe();
   }
 
@@ -92,7 +95,7 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
    * (normally within milliseconds).
    */
   async publish(topic: string, key: string, options: { confirm?: boolean } = {}): Promise<void> {
-    this.listeners.get(topic)?.invalidate(key);
+    this.invalidate(topic, key);
     // The acknowledgements come through this process's own subscription: open it if no cache
     // has yet, and publish unconfirmed if it cannot be had in time.
     if (options.confirm) {
@@ -165,10 +168,14 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
     }
   }
 
+  private invalidate(topic: string, key: string): void {
+    for (const listener of this.listeners.get(topic) ?? []) listener.invalidate(key);
+  }
+
   /** A confirmed invalidation from any process, this one included: apply it, then say so. */
   private applyConfirmed(message: string): void {
     const [id, topic, ...key] = message.split(' ');
-    this.listeners.get(topic)?.invalidate(key.join(' '));
+    this.invalidate(topic ?? '', key.join(' '));
     if (id === '-') return;
     const publisher = id.slice(0, id.lastIndexOf('.'));
     this.client.redis.publish(this.ackChannel(publisher), id).catch(() => undefined);
@@ -209,7 +216,7 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
     subscriber.on('ready', () => {
       subscriber.subscribe(this.channel, this.confirmChannel, this.ackChannel(this.processId)).then(
         () => {
-          for (const listener of this.listeners.values()) listener.clear();
+          for (const listener of [...this.listeners.values()].flat()) listener.clear();
           this.subscribed = true;
           this.subscriptions++;
           const waiters = this.subscriptionWaiters;
@@ -223,7 +230,7 @@ export class CacheInvalidation implements OnModuleDestroy, OnApplicationShutdown
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) {
         const space = message.indexOf(' ');
-        this.listeners.get(message.slice(0, space))?.invalidate(message.slice(space + 1));
+        this.invalidate(message.slice(0, space), message.slice(space + 1));
       } else if (channel === this.confirmChannel) {
         this.applyConfirmed(message);
       } else {

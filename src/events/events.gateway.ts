@@ -10,7 +10,10 @@
  *   missed (EventRelay.attach). Every socket is then told where it stands: `events_ready` with the
  *   id to resume from, and `resync_required` when what it missed cannot be sent.
  * - When the access token expires the socket receives `session_expired` and is disconnected: the
- *   client refreshes over REST and connects again.
+ *   client refreshes over REST and connects again. When its session ends (logout, the account's
+ *   sessions ended) or its token is outdated (a role change), on any replica, it receives
+ *   `session_ended` with the reason and is disconnected at once: a demoted staff member's socket
+ *   stops receiving everyone's orders then, not when the token would have expired.
  */
 import { Inject, Logger } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
@@ -22,8 +25,10 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AccessTokenVerifier } from '../auth/access-token.js';
+import type { AccessClaims } from '../auth/access-token.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { ACCESS_COOKIE } from '../auth/cookies.js';
+import { SessionRevocation } from '../auth/session-revocation.js';
 import { AppError } from '../common/errors.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -43,6 +48,7 @@ export const SESSION_EXPIRED =
 
 interface SocketState {
   user: AuthUser;
+  claims: AccessClaims;
   expiresAt: number;
   expiry?: NodeJS.Timeout;
 }
@@ -67,9 +73,11 @@ export class EventsGateway
     private readonly relay: EventRelay,
     private readonly queue: OrderQueue,
     private readonly metrics: Metrics,
+    revocation: SessionRevocation,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.summaryIntervalMs = config.events.summaryIntervalMs;
+    revocation.onChange((key) => this.recheckSessions(key));
   }
 
   afterInit(namespace: Namespace): void {
@@ -131,9 +139,13 @@ export class EventsGateway
       this.metrics.liveSockets.dec({ audience: isStaff(state.user) ? 'staff' : 'shopper' });
   }
 
-  /** Ends every socket (shutdown: open sockets would keep the HTTP server from closing). */
+  /**
+   * Closes every socket's connection (shutdown: open connections would keep the HTTP server from
+   * closing). No Socket.IO disconnect is sent, so clients take it for a lost connection: they
+   * reconnect, to another replica behind the load balancer, and resume from their last event.
+   */
   disconnectAll(): void {
-    this.namespace?.disconnectSockets(true);
+    for (const socket of this.namespace?.sockets.values() ?? []) socket.conn.close();
   }
 
   onApplicationShutdown(): void {
@@ -143,8 +155,31 @@ export class EventsGateway
 
   private async authenticate(socket: Socket): Promise<void> {
     const token = cookieValue(socket.handshake.headers.cookie, ACCESS_COOKIE);
-    const { user, expiresAt } = await this.verifier.verifySession(token);
-    Object.assign(socket.data as object, { user, expiresAt } satisfies SocketState);
+    const { user, claims, expiresAt } = await this.verifier.verifySession(token);
+    Object.assign(socket.data as object, { user, claims, expiresAt } satisfies SocketState);
+  }
+
+  /**
+   * A session key changed (`family:<sid>` or `user:<id>`; undefined: any may have): the sockets it
+   * concerns are checked again, and those whose token is no longer accepted are ended.
+   */
+  private recheckSessions(key: string | undefined): void {
+    const namespace = this.namespace;
+    if (!namespace) return;
+    const colon = key?.indexOf(':') ?? -1;
+    const [kind, id] = key === undefined ? [] : [key.slice(0, colon), key.slice(colon + 1)];
+    for (const socket of namespace.sockets.values()) {
+      const { claims } = socket.data as Partial<SocketState>;
+      if (!claims) continue;
+      if (kind === 'family' && claims.sid !== id) continue;
+      if (kind === 'user' && claims.sub !== id) continue;
+      this.verifier.admitClaims(claims).catch((err: unknown) => {
+        socket.emit('session_ended', {
+          message: err instanceof AppError ? err.message : 'The session has ended',
+        });
+        socket.disconnect();
+      });
+    }
   }
 
   private deliver(id: string, event: LiveEvent): void {

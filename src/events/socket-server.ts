@@ -4,6 +4,7 @@
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config/config.js';
 
@@ -14,6 +15,11 @@ export class LiveEventsAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
+    /** Whether a handshake may go on (the per-address limit). */
+    private readonly allowHandshake?: (
+      req: IncomingMessage,
+      allow: (message: string | null, success: boolean) => void,
+    ) => void,
   ) {
     super(app);
   }
@@ -23,6 +29,7 @@ export class LiveEventsAdapter extends IoAdapter {
     return super.createIOServer(port, {
       ...options,
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
+      ...(this.allowHandshake ? { allowRequest: this.allowHandshake } : {}),
       // Long-polling from a storefront on another origin sends the cookie: the same allowlist.
       ...(origins.length > 0 ? { cors: { origin: origins, credentials: true } } : {}),
     } as ServerOptions);
