@@ -215,11 +215,12 @@ describe('a web storefront, in real Chromium (docs/STOREFRONT.md)', () => {
           const placed = (await w.placeOrder([{ productId, quantity: 1 }])) as {
             order: { id: string };
           };
-          return w.nextOutcome(placed.order.id);
+          const next: Promise<unknown> = w.nextOutcome(placed.order.id);
+          return next;
         },
         { productId: product.id },
       );
-      expect(outcome.status).toBe('CONFIRMED');
+      expect(outcome).toMatchObject({ status: 'CONFIRMED' });
       await page.close();
     } finally {
       await shortLived.close();

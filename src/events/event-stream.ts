@@ -8,6 +8,7 @@
  * what was published within the replay window (EVENTS_REPLAY_WINDOW), trimmed by the publishers.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { withDeadline } from '../common/deadline.js';
 import { RedisClient } from '../common/redis.js';
 import type { RedisConnection } from '../common/redis.js';
 import type { AppConfig } from '../config/config.js';
@@ -23,6 +24,11 @@ export interface StreamEntry {
 }
 
 const BODY_FIELD = 'e';
+/**
+ * A publish that takes longer is given up: the new orders' enqueue waits for it (new_order comes
+ * before any decision), and a Redis that neither answers nor refuses must not hold that back.
+ */
+const PUBLISH_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class EventStream {
@@ -39,20 +45,23 @@ export class EventStream {
     this.windowMs = config.events.replayWindowSeconds * 1000;
   }
 
-  /** Appends the events of one write as one entry (one Redis call); never throws. */
+  /** Appends the events of one write as one entry (one Redis call); never throws, never hangs. */
   async publish(events: readonly LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
       // Entries older than the window go on the way (`~`: whole nodes, cheaply).
       const oldest = Math.max(0, Date.now() - this.windowMs);
-      await this.client.redis.xadd(
-        this.key,
-        'MINID',
-        '~',
-        oldest,
-        '*',
-        BODY_FIELD,
-        encodeEntry(events),
+      await withDeadline(
+        this.client.redis.xadd(
+          this.key,
+          'MINID',
+          '~',
+          oldest,
+          '*',
+          BODY_FIELD,
+          encodeEntry(events),
+        ),
+        PUBLISH_TIMEOUT_MS,
       );
       this.metrics.liveEventsPublished.inc({ result: 'published' }, events.length);
     } catch (err) {
