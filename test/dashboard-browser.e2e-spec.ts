@@ -42,11 +42,20 @@ interface PageLog {
   connects: string[];
   /** The handshakes of /events the server refused (CONNECT_ERROR packets). */
   refusals: string[];
+  /** WebSocket connections opened. */
+  websockets: number;
   responses: Array<{ method: string; path: string; status: number; at: number }>;
 }
 
 function watch(page: Page): PageLog {
-  const log: PageLog = { navigations: [], errors: [], connects: [], refusals: [], responses: [] };
+  const log: PageLog = {
+    navigations: [],
+    errors: [],
+    connects: [],
+    refusals: [],
+    websockets: 0,
+    responses: [],
+  };
   // Socket.IO packets: CONNECT is `40/events,{auth}`, CONNECT_ERROR `44/events,{data}`; polling
   // sends several in one body, separated by \x1e.
   const collect = (into: string[], type: string) => (payload: string) => {
@@ -64,6 +73,7 @@ function watch(page: Page): PageLog {
       connectPackets(request.postData() ?? '');
   });
   page.on('websocket', (socket) => {
+    log.websockets += 1;
     socket.on('framesent', (frame) => connectPackets(String(frame.payload)));
     socket.on('framereceived', (frame) => refusalPackets(String(frame.payload)));
   });
@@ -207,6 +217,25 @@ async function watchOrdersOnDashboard(
   return { page, log, productId: product.id };
 }
 
+/**
+ * A browser without a session opens a board page: it is sent to the dashboard's sign-in, signs
+ * in as the admin and is back where it was going, the board showing.
+ */
+async function openBoardSigningIn(
+  browser: Browser,
+  base: string,
+): Promise<{ page: Page; log: PageLog; board: string }> {
+  const page = await (await browser.newContext()).newPage();
+  const log = watch(page);
+  const board = `${base}/admin/queues/queue/orders`;
+  await page.goto(board);
+  expect(page.url()).toBe(`${base}/dashboard/?next=%2Fadmin%2Fqueues%2Fqueue%2Forders`);
+  await signInOnPage(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(board);
+  await page.getByText('Order queues').first().waitFor();
+  return { page, log, board };
+}
+
 /** Waits until every order's row is decided; answers what the rows say. */
 async function decidedOnPage(
   page: Page,
@@ -298,16 +327,9 @@ describe('the staff dashboard and the queue board, in real Chromium', () => {
   });
 
   it('sends a browser without a session from the board to sign in and back, and keeps the open board signed in', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const log = watch(page);
-    const board = `${base}/admin/queues/queue/orders`;
-    await page.goto(board);
-    expect(page.url()).toBe(`${base}/dashboard/?next=%2Fadmin%2Fqueues%2Fqueue%2Forders`);
-    await signInOnPage(page, ADMIN.email, ADMIN.password);
-    await page.waitForURL(board);
+    const { page, log, board } = await openBoardSigningIn(browser, base);
+    const context = page.context();
     const signedInAt = Date.now();
-    await page.getByText('Order queues').first().waitFor();
 
     // The access token the board opened with expires; the board goes on working with new ones.
     const first = await accessCookie(context);
@@ -431,8 +453,17 @@ describe('the staff dashboard behind Nginx (two API replicas, a worker process)'
     await removeDeploymentKeys(env.REDIS_URL, env.QUEUE_PREFIX);
   });
 
-  it('follows orders, stock and the queue live through Nginx', async () => {
-    const { page } = await watchOrdersOnDashboard(browser, nginx.url);
+  it('follows orders, stock and the queue live through Nginx, over WebSocket', async () => {
+    const { page, log } = await watchOrdersOnDashboard(browser, nginx.url);
+    expect(log.websockets).toBeGreaterThan(0);
+    await page.context().close();
+    // Served by the API roles only: a worker's listener has health and metrics, nothing else.
+    expect((await fetch(`${apps[2]?.url}/dashboard/`)).status).toBe(404);
+  });
+
+  it('takes an operator from the board to sign in and back through Nginx', async () => {
+    const { page, log } = await openBoardSigningIn(browser, nginx.url);
+    expect(log.errors).toEqual([]);
     await page.context().close();
   });
 });
