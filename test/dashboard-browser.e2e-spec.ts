@@ -409,6 +409,33 @@ describe('the staff dashboard and the queue board, in real Chromium', () => {
     await staffPage.context().close();
   });
 
+  it('stops showing anything to a staff member demoted meanwhile, and to a session signed out elsewhere', async () => {
+    const staff = await newAccount(base);
+    await adminPatch(base, `/users/${staff.id}/role`, { role: 'staff' });
+    const demoted = await (await browser.newContext()).newPage();
+    await demoted.goto(`${base}/dashboard/`);
+    await signInOnPage(demoted, staff.email, 'shopper-password');
+    await demoted.locator('#connection[data-state=live]').waitFor();
+    await adminPatch(base, `/users/${staff.id}/role`, { role: 'customer' });
+    await demoted.locator('#notice', { hasText: `${staff.email} is no longer staff.` }).waitFor();
+    expect(await demoted.locator('#dashboard').isHidden()).toBe(true);
+    expect(await demoted.locator('#orders tbody tr, #stock tbody tr').count()).toBe(0);
+    await demoted.context().close();
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard/`);
+    await signInOnPage(page, ADMIN.email, ADMIN.password);
+    await page.locator('#connection[data-state=live]').waitFor();
+    const elsewhere = await context.newPage();
+    await elsewhere.goto(`${base}/dashboard/`);
+    await elsewhere.locator('#sign-out').click();
+    await page.locator('#notice', { hasText: 'Your session has ended: sign in again.' }).waitFor();
+    await page.locator('#sign-in').waitFor();
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    await context.close();
+  });
+
   async function accessCookie(context: BrowserContext): Promise<string | undefined> {
     return (await context.cookies()).find((cookie) => cookie.name === 'access_token')?.value;
   }

@@ -6,7 +6,8 @@
  * nothing the board does renews the session. This script refreshes it as the page opens (the
  * current token's age is unknown here), then each time two thirds of a token's life has passed.
  * It compares wall-clock times rather than trusting one long timer, which a sleeping laptop or a
- * background tab delays. When the session has ended, it sends the browser to sign in and back.
+ * background tab delays. When the session has ended, or its user is no longer an admin, it sends
+ * the browser to the sign-in page, which comes back here once it may.
  */
 const script = new URL(import.meta.url);
 const lifetimeMs = Number(script.searchParams.get('access-ttl')) * 1000;
@@ -19,8 +20,11 @@ async function renew() {
   renewing = true;
   try {
     const res = await fetch('/auth/refresh', { method: 'POST' });
-    if (res.ok) renewedAt = Date.now();
-    else if (res.status === 401) signIn();
+    if (res.status === 401) return signIn();
+    if (!res.ok) return;
+    renewedAt = Date.now();
+    // No longer an admin (a role change): the board would answer 403 from now on.
+    if ((await res.json()).user.role !== 'admin') signIn();
   } catch {
     // The API is out of reach: the next check tries again.
   } finally {

@@ -5,7 +5,7 @@
  * (src/events/events.gateway.ts): orders as they are accepted and decided, stock per product, the
  * queue summary. After a reconnection it resumes from the last event it saw; told to re-sync, it
  * reads orders and stock again over REST; when the server ends the socket's session it refreshes
- * the session and connects again. Every value is shown with textContent: names and reasons are
+ * the session and connects again, or signs out when it has ended or is no longer staff's. Every value is shown with textContent: names and reasons are
  * data, never markup.
  */
 
@@ -132,10 +132,13 @@ function connect() {
   socket.on('connect_error', () => {
     if (!socket.active) renewSession();
   });
-  socket.on('session_expired', () => {
-    socket.disconnect();
-    renewSession();
-  });
+  // The token expired, or the session ended or changed (sign-out elsewhere, a new role): the
+  // server disconnects; a refresh says which, and with what role.
+  for (const ending of ['session_expired', 'session_ended'])
+    socket.on(ending, () => {
+      socket.disconnect();
+      renewSession();
+    });
   socket.on('events_ready', (ready) => {
     seen(ready.lastEventId);
     // A first connection has nothing to resume from: what exists already is read over REST.
