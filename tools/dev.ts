@@ -142,7 +142,8 @@ async function main(): Promise<void> {
     For a storefront dev server on localhost (Vite, Next…): call http://localhost:${port}
                    (same site as the page, so its cookies stick; 127.0.0.1 is another site)
     Swagger        ${base}/api/docs
-    Bull Board     ${base}/admin/queues   (sign in as the admin first)
+    Dashboard      ${base}/dashboard/   (live orders, stock and queue; staff and admins)
+    Bull Board     ${base}/admin/queues   (admins; it signs you in through the dashboard)
     Health         ${base}/health  ${base}/health/ready
     Metrics        ${metricsUrl(env, base)}
     MongoDB        ${db.description}
