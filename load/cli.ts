@@ -10,11 +10,13 @@ import { batchKill, mongoOutage, redisRestart, workerKill } from './scenarios/ch
 import { CANCEL_RACE_DEFAULTS, cancelRace } from './scenarios/cancel-race.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { HOSTILE_DEFAULTS, runHostile } from './scenarios/hostile.js';
+import { LIVE_DEFAULTS, runLive } from './scenarios/live.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
-type Scenario = (args: Record<string, string | undefined>) => Promise<RunResult>;
+/** `run` counts from 1 within `--runs N`: a scenario comparing two variants alternates their order. */
+type Scenario = (args: Record<string, string | undefined>, run: number) => Promise<RunResult>;
 
 const number = (value: string | undefined, fallback: number) =>
   value === undefined ? fallback : Number(value);
@@ -28,6 +30,18 @@ const SCENARIOS: Record<string, Scenario> = {
       connections: number(args.connections, CONTENTION_DEFAULTS.connections),
       workers: number(args.workers, CONTENTION_DEFAULTS.workers),
     }),
+  live: (args, run) =>
+    runLive(
+      {
+        ...LIVE_DEFAULTS,
+        shoppers: number(args.shoppers, LIVE_DEFAULTS.shoppers),
+        stock: number(args.stock, LIVE_DEFAULTS.stock),
+        connections: number(args.connections, LIVE_DEFAULTS.connections),
+        workers: number(args.workers, LIVE_DEFAULTS.workers),
+        countCommands: args.count === 'true',
+      },
+      run,
+    ),
   throughput: (args) =>
     runThroughput({
       seconds: number(args.seconds, THROUGHPUT_DEFAULTS.seconds),
@@ -125,7 +139,7 @@ async function main(): Promise<void> {
   build();
   const results: RunResult[] = [];
   for (let run = 1; run <= runs; run++) {
-    const result = await scenario(values);
+    const result = await scenario(values, run);
     results.push(result);
     process.stdout.write(
       `\n${writeReport(runs > 1 ? `${name}-run${run}` : name, result.figures, result.checks, result.lines)}\n`,

@@ -1,12 +1,14 @@
 /**
- * Small versions of the load scenario, the work count and the worker-kill drills (load/), so every
- * `npm test` run guards their invariants: exact stock under contention, nothing pending, nothing
- * applied twice, and the hot path's work per order within its targets. The full-size runs and
+ * Small versions of the load scenario, the work count, the worker-kill drills and the live events
+ * under contention (load/), so every `npm test` run guards their invariants: exact stock under
+ * contention, nothing pending, nothing applied twice, the hot path's work per order within its
+ * targets, and every outcome on its owner's socket exactly once. The full-size runs and
  * their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
  */
 import { cancelRace } from './scenarios/cancel-race.js';
 import { batchKill, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
+import { LIVE_DEFAULTS, runLive } from './scenarios/live.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
 const small = {
@@ -24,6 +26,22 @@ describe('load smoke', () => {
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.figures).toMatchObject({ accepted: 150, confirmed: 30, pending: 0 });
   });
+
+  it("live: every outcome reaches its owner's socket exactly once and no other socket, with and without sockets the burst stays exact", async () => {
+    // Exactness only: the timings of 50 sockets on a busy test machine say nothing.
+    const result = await runLive({
+      ...LIVE_DEFAULTS,
+      shoppers: 50,
+      stock: 10,
+      connections: 10,
+      settleTimeoutMs: small.settleTimeoutMs,
+    });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.figures).toMatchObject({
+      sockets: { connected: 50, disconnects: 0 },
+      delivery: { expected: 50, delivered: 50, duplicated: 0, misdelivered: 0, mismatched: 0 },
+    });
+  }, 120_000);
 
   it('worker-kill: SIGKILLed workers lose nothing and apply nothing twice', async () => {
     const result = await workerKill({ ...small, shoppers: 200, stock: 40, kills: 2, everyMs: 400 });

@@ -31,15 +31,25 @@ export function sampleCpu(pids: Record<string, number | undefined>): CpuSample {
   return { at: Date.now(), seconds };
 }
 
-/** Share of one core each process used between two samples (1 = a whole core). */
-export function coresUsed(from: CpuSample, to: CpuSample): Record<string, number> {
-  const wall = (to.at - from.at) / 1000;
+/** CPU seconds each process used between two samples. */
+export function cpuSecondsUsed(from: CpuSample, to: CpuSample): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, end] of Object.entries(to.seconds)) {
     const start = from.seconds[name];
-    if (start !== undefined) out[name] = Math.round(((end - start) / wall) * 100) / 100;
+    if (start !== undefined) out[name] = end - start;
   }
   return out;
+}
+
+/** Share of one core each process used between two samples (1 = a whole core). */
+export function coresUsed(from: CpuSample, to: CpuSample): Record<string, number> {
+  const wall = (to.at - from.at) / 1000;
+  return Object.fromEntries(
+    Object.entries(cpuSecondsUsed(from, to)).map(([name, seconds]) => [
+      name,
+      Math.round((seconds / wall) * 100) / 100,
+    ]),
+  );
 }
 
 export function describeCores(cores: Record<string, number>): string {

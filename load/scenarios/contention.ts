@@ -5,6 +5,7 @@
  */
 import autocannon from 'autocannon';
 import {
+  Outcome,
   decisionFigures,
   decisionLine,
   outcomeOf,
@@ -141,6 +142,77 @@ export async function orderBurst(
   };
 }
 
+export interface BurstExpectations {
+  /** Requests sent: one order of one unit each. */
+  orders: number;
+  stock: number;
+  /** The run came to rest (waitUntilDecided) within its time. */
+  settled: boolean;
+  /** Statuses a drill may see besides 202 (e.g. 503 while the database is down). */
+  tolerated?: number[];
+  /** Under faults, priority order is not promised; drills skip the VIP comparison. */
+  checkPriority?: boolean;
+}
+
+/**
+ * The contention invariants of one burst on one product, read back from MongoDB once the run is at
+ * rest: every request answered as expected, exactly the stock sold, every order decided, the
+ * stock's accounts exact, VIP orders more successful than regular ones. Every order of the product
+ * counts, also any whose 202 the load generator did not see.
+ */
+export async function checkBurst(
+  stack: Stack,
+  productId: string,
+  burst: OrderBurst,
+  expected: BurstExpectations,
+): Promise<{ outcome: Outcome; checks: Check[] }> {
+  const ids = (await stack.orders.distinct('_id', { 'items.productId': productId })).map((id) =>
+    id.toString(),
+  );
+  const outcome = await outcomeOf(stack, ids);
+  const stored = new Set(ids);
+  const missing = burst.acknowledged.filter((id) => !stored.has(id)).length;
+  const rates = successRates(outcome);
+  const accepted = burst.acknowledged.length;
+  const allowed = new Set([202, ...(expected.tolerated ?? [])]);
+  const unexpected = Object.entries(burst.statuses).filter(
+    ([status]) => !allowed.has(Number(status)),
+  );
+  const checks: Check[] = [
+    {
+      name: expected.tolerated
+        ? `every request answered ${[...allowed].join(' or ')}`
+        : 'every request acknowledged (202)',
+      ok:
+        unexpected.length === 0 &&
+        burst.errors === 0 &&
+        (expected.tolerated !== undefined || accepted === expected.orders),
+      detail: `${accepted} of ${expected.orders} acknowledged, statuses ${JSON.stringify(burst.statuses)}, ${burst.errors} connection errors`,
+    },
+    {
+      name: 'confirmed units = stock',
+      ok: (outcome.confirmedUnits[productId] ?? 0) === Math.min(expected.stock, accepted),
+      detail: `${outcome.confirmedUnits[productId] ?? 0} confirmed, stock ${expected.stock}`,
+    },
+    {
+      name: 'every acknowledged order decided, none PENDING',
+      ok: outcome.pending === 0 && expected.settled && missing === 0,
+      detail: `${outcome.pending} pending; ${missing} of ${accepted} acknowledged orders missing; ${outcome.orders} orders stored`,
+    },
+    ...(await stockChecks(stack, [productId])),
+    ...(expected.checkPriority === false
+      ? []
+      : [
+          {
+            name: 'VIP success rate above regular',
+            ok: rates.vip > rates.regular,
+            detail: `VIP ${round(rates.vip * 100)}% vs regular ${round(rates.regular * 100)}%`,
+          },
+        ]),
+  ];
+  return { outcome, checks };
+}
+
 export async function runContention(options: ContentionOptions): Promise<RunResult> {
   const stack = await startStack({
     label: 'contention',
@@ -171,11 +243,13 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
     const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
     const sinceLastRequestMs = settleMs === undefined ? undefined : Date.now() - loadEnded;
     const cores = coresUsed(cpuBefore, sampleCpu(stack.pids()));
-    // Every order in the run's database, also any whose 202 the generator did not see.
-    const allIds = (await stack.orders.distinct('_id')).map((id) => id.toString());
-    const outcome = await outcomeOf(stack, allIds);
-    const missing = burst.acknowledged.filter((id) => !allIds.includes(id)).length;
-    const rates = successRates(outcome);
+    const { outcome, checks: burstChecks } = await checkBurst(stack, productId, burst, {
+      orders: options.shoppers,
+      stock: options.stock,
+      settled: settleMs !== undefined,
+      tolerated: options.tolerated,
+      checkPriority: options.checkPriority,
+    });
     const accepted = burst.acknowledged.length;
 
     const figures = {
@@ -201,43 +275,7 @@ export async function runContention(options: ContentionOptions): Promise<RunResu
       coresUsed: cores,
       ...decisionFigures(outcome),
     };
-    const allowed = new Set([202, ...(options.tolerated ?? [])]);
-    const unexpected = Object.entries(burst.statuses).filter(
-      ([status]) => !allowed.has(Number(status)),
-    );
-    const checks: Check[] = [
-      {
-        name: options.tolerated
-          ? `every request answered ${[...allowed].join(' or ')}`
-          : 'every request acknowledged (202)',
-        ok:
-          unexpected.length === 0 &&
-          burst.errors === 0 &&
-          (options.tolerated !== undefined || accepted === options.shoppers),
-        detail: `${accepted} of ${options.shoppers} acknowledged, statuses ${JSON.stringify(burst.statuses)}, ${burst.errors} connection errors`,
-      },
-      {
-        name: 'confirmed units = stock',
-        ok: (outcome.confirmedUnits[productId] ?? 0) === Math.min(options.stock, accepted),
-        detail: `${outcome.confirmedUnits[productId] ?? 0} confirmed, stock ${options.stock}`,
-      },
-      {
-        name: 'every acknowledged order decided, none PENDING',
-        ok: outcome.pending === 0 && settleMs !== undefined && missing === 0,
-        detail: `${outcome.pending} pending; ${missing} of ${accepted} acknowledged orders missing; ${outcome.orders} orders stored`,
-      },
-      ...(await stockChecks(stack, [productId])),
-      ...(options.finalChecks?.(stack) ?? []),
-      ...(options.checkPriority === false
-        ? []
-        : [
-            {
-              name: 'VIP success rate above regular',
-              ok: rates.vip > rates.regular,
-              detail: `VIP ${round(rates.vip * 100)}% vs regular ${round(rates.regular * 100)}%`,
-            },
-          ]),
-    ];
+    const checks: Check[] = [...burstChecks, ...(options.finalChecks?.(stack) ?? [])];
     const lines = [
       `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units; ${options.connections} connections, ${options.workers} worker process(es).`,
       '',

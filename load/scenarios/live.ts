@@ -1,0 +1,461 @@
+/**
+ * Live order events under the flash-sale burst (issue 14): the contention burst (contention.ts)
+ * while each of its shoppers holds a live-events socket, and the same burst without sockets, on
+ * the same stack in the same run, the order alternating from run to run.
+ *
+ * - With sockets: every shopper (signed in, its own cookie) connects over websocket before the
+ *   burst. Each decision must then reach its owner's socket exactly once and no other socket,
+ *   carrying the stored history entry; its delay is timed from the decision (the entry's time, the
+ *   worker's clock) to its arrival (the socket process's clock, same machine).
+ * - Both bursts must keep the contention invariants; their throughput (accepted orders/s during the
+ *   burst, and the last decision's time after the last answer) is reported with sockets as a ratio
+ *   of without.
+ */
+import { ObjectId } from 'mongodb';
+import { Decision, DeliveryReport, checkDeliveries } from '../lib/deliveries.js';
+import { coresUsed, cpuSecondsUsed, describeCores, sampleCpu } from '../lib/cpu.js';
+import { EventLoopLag, watchEventLoop } from '../lib/event-loop.js';
+import { LiveSockets, startLiveSockets } from '../lib/live-sockets.js';
+import type { Collected, Connected } from '../lib/live-sockets.js';
+import { Outcome, decisionFigures, successRates, waitUntilDecided } from '../lib/outcome.js';
+import { Check, RunResult, histogramOf, round } from '../lib/report.js';
+import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
+import { diffSnapshots } from '../../tools/counting-proxy/counting-proxy.js';
+import type { Counts, RedisSnapshot } from '../../tools/counting-proxy/counting-proxy.js';
+import { Stack, startStack } from '../../tools/harness/stack.js';
+import { OrderBurst, checkBurst, orderBurst } from './contention.js';
+
+export interface LiveOptions {
+  shoppers: number;
+  stock: number;
+  vipShare: number;
+  connections: number;
+  workers: number;
+  settleTimeoutMs: number;
+  /** How long the marker order's outcome may take to reach its socket once the burst is at rest. */
+  deliveryTimeoutMs: number;
+  /**
+   * Run every app process behind counting proxies (tools/counting-proxy/) and report the Redis
+   * commands per order. The proxies run in the load generator's process: timings are then not
+   * comparable with a run without them.
+   */
+  countCommands: boolean;
+}
+
+export const LIVE_DEFAULTS: LiveOptions = {
+  shoppers: 1000,
+  stock: 100,
+  vipShare: 0.1,
+  connections: 100,
+  workers: 1,
+  settleTimeoutMs: 120_000,
+  deliveryTimeoutMs: 30_000,
+  countCommands: false,
+};
+
+/** The targets of issue 14. */
+const TARGET_P99_MS = 100;
+const TARGET_THROUGHPUT_RATIO = 0.9;
+
+/** The commands of the live events' stream (src/events/event-stream.ts). */
+const STREAM_COMMANDS = ['XADD', 'XREAD', 'XRANGE', 'XREVRANGE'];
+
+type Variant = 'with sockets' | 'without sockets';
+
+interface Measured {
+  burst: OrderBurst;
+  outcome: Outcome;
+  checks: Check[];
+  acceptedPerSecond: number;
+  /** When the burst's last answer came (ms since the epoch). */
+  lastAnswerAt: number;
+  /** The burst's last decision after its last answer, from the orders' decision times. */
+  lastDecisionAfterMs: number | undefined;
+  coresUsed: Record<string, number>;
+  /**
+   * CPU per accepted order (ms) of each process, from the burst's first request until it was at
+   * rest: the work the sockets add, which the machine's noise moves far less than a rate.
+   */
+  cpuMsPerOrder: Record<string, number>;
+  /** The load generator's event-loop delay during the burst: whether it kept up. */
+  generatorLagMs: EventLoopLag;
+  redisPerOrder?: Record<'api' | 'worker', Counts>;
+}
+
+interface Delivered {
+  connected: Connected;
+  markerArrived: boolean;
+  disconnects: number;
+  clientLagMs: Collected['lagMs'];
+  report: DeliveryReport;
+}
+
+export async function runLive(options: LiveOptions, run = 1): Promise<RunResult> {
+  const stack = await startStack({
+    label: 'live',
+    workers: options.workers,
+    countCommands: options.countCommands,
+  });
+  try {
+    const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare);
+    const [warmUpProduct, withProduct, withoutProduct, markerProduct] = await createProducts(
+      stack.apiUrl,
+      [options.stock, options.stock, options.stock, 1],
+    );
+    // Unmeasured, so that neither measured burst meets the order path cold (JIT, caches, pools).
+    const warmUp = await measureBurst(stack, shoppers, warmUpProduct, options);
+    const withFirst = run % 2 === 1;
+    const order: Variant[] = withFirst
+      ? ['with sockets', 'without sockets']
+      : ['without sockets', 'with sockets'];
+    const burstWith = () => burstWithSockets(stack, shoppers, withProduct, markerProduct, options);
+    const burstWithout = () => measureBurst(stack, shoppers, withoutProduct, options);
+    let withSockets: Measured & { delivered: Delivered };
+    let withoutSockets: Measured;
+    if (withFirst) {
+      withSockets = await burstWith();
+      withoutSockets = await burstWithout();
+    } else {
+      withoutSockets = await burstWithout();
+      withSockets = await burstWith();
+    }
+    return report(options, run, order, shoppers, stack, warmUp, withSockets, withoutSockets);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** The burst while every shopper holds a socket, and what the sockets received. */
+async function burstWithSockets(
+  stack: Stack,
+  shoppers: Shopper[],
+  productId: string,
+  markerProductId: string,
+  options: LiveOptions,
+): Promise<Measured & { delivered: Delivered }> {
+  const sockets = await startLiveSockets();
+  try {
+    const connected = await sockets.connect(
+      stack.apiUrl,
+      shoppers.map(({ id, cookie }) => ({ id, cookie })),
+    );
+    const measured = await measureBurst(stack, shoppers, productId, options, sockets);
+    // The marker: one more order, placed once the burst is at rest. Its outcome is published after
+    // every outcome of the burst and the API relays the stream in order, so once it has reached its
+    // socket every event of the burst has been sent: a late duplicate or a misdelivery would be in.
+    const [marker] = shoppers;
+    const placed = await orderBurst(
+      stack.apiUrl,
+      [marker],
+      () => [{ productId: markerProductId, quantity: 1 }],
+      { connections: 1 },
+    );
+    const [markerId] = placed.acknowledged;
+    const markerArrived =
+      markerId !== undefined &&
+      (await sockets.awaitOrder(marker.id, markerId, options.deliveryTimeoutMs));
+    const collected = await sockets.collect();
+    const report = checkDeliveries(
+      await decisionsOf(stack, productId),
+      collected.sockets,
+      await ownersOf(stack, collected),
+    );
+    return {
+      ...measured,
+      delivered: {
+        connected,
+        markerArrived,
+        disconnects: collected.sockets.reduce((n, s) => n + s.disconnects, 0),
+        clientLagMs: collected.lagMs,
+        report,
+      },
+    };
+  } finally {
+    await sockets.stop();
+  }
+}
+
+/** One contention burst on `productId`, measured, then its invariants once the run is at rest. */
+async function measureBurst(
+  stack: Stack,
+  shoppers: Shopper[],
+  productId: string,
+  options: LiveOptions,
+  sockets?: LiveSockets,
+): Promise<Measured> {
+  const pids = { ...stack.pids(), ...(sockets ? { 'socket clients': sockets.pid } : {}) };
+  const redisBefore = options.countCommands ? redisCounts(stack) : undefined;
+  const cpuBefore = sampleCpu(pids);
+  const lag = watchEventLoop();
+  const burst = await orderBurst(stack.apiUrl, shoppers, () => [{ productId, quantity: 1 }], {
+    connections: options.connections,
+  });
+  const lastAnswerAt = Date.now();
+  const generatorLagMs = lag.stop();
+  const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
+  const cpuAfter = sampleCpu(pids);
+  const accepted = burst.acknowledged.length;
+  const cpuMsPerOrder = Object.fromEntries(
+    Object.entries(cpuSecondsUsed(cpuBefore, cpuAfter)).map(([name, seconds]) => [
+      name,
+      accepted ? round((seconds * 1000) / accepted, 2) : 0,
+    ]),
+  );
+  const redisAfter = redisBefore && redisCounts(stack);
+  const { outcome, checks } = await checkBurst(stack, productId, burst, {
+    orders: shoppers.length,
+    stock: options.stock,
+    settled: settleMs !== undefined,
+    // VIP orders get ahead only of orders waiting behind them. Here the stock equals the first
+    // wave of requests (one per connection); when the worker keeps up with a slowed API, that wave
+    // alone sells out and both groups succeed at the same rate. The rates are reported instead;
+    // priority is the contention scenario's check and the reservation e2e test's.
+    checkPriority: false,
+  });
+  const [last] = await stack.orders
+    .find({ 'items.productId': productId, decidedAt: { $ne: null } })
+    .sort({ decidedAt: -1 })
+    .limit(1)
+    .toArray();
+  return {
+    burst,
+    outcome,
+    checks,
+    acceptedPerSecond: round(accepted / burst.seconds),
+    lastAnswerAt,
+    lastDecisionAfterMs: last?.decidedAt ? last.decidedAt.getTime() - lastAnswerAt : undefined,
+    coresUsed: coresUsed(cpuBefore, cpuAfter),
+    cpuMsPerOrder,
+    generatorLagMs,
+    ...(redisBefore && redisAfter
+      ? {
+          redisPerOrder: {
+            api: perOrder(diffSnapshots(redisBefore.api, redisAfter.api), accepted),
+            worker: perOrder(diffSnapshots(redisBefore.worker, redisAfter.worker), accepted),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Each order of the burst as stored, with the history entry of its decision (its last). */
+async function decisionsOf(stack: Stack, productId: string): Promise<Decision[]> {
+  const orders = await stack.orders
+    .find({ 'items.productId': productId }, { projection: { userId: 1, history: 1 } })
+    .toArray();
+  return orders.flatMap((order) => {
+    const entry = order.history?.[order.history.length - 1];
+    return entry
+      ? [
+          {
+            orderId: order._id.toString(),
+            ownerId: order.userId,
+            status: entry.status,
+            seq: entry.seq,
+            at: entry.at.toISOString(),
+          },
+        ]
+      : [];
+  });
+}
+
+/** The owner of every order any socket heard of, as stored. */
+async function ownersOf(
+  stack: Stack,
+  collected: Collected,
+): Promise<(orderId: string) => string | undefined> {
+  const ids = new Set(
+    collected.sockets.flatMap((s) => s.events.flatMap((e) => (e.orderId ? [e.orderId] : []))),
+  );
+  const orders = await stack.orders
+    .find(
+      { _id: { $in: [...ids].filter((id) => ObjectId.isValid(id)).map((id) => new ObjectId(id)) } },
+      { projection: { userId: 1 } },
+    )
+    .toArray();
+  const owners = new Map(orders.map((order) => [order._id.toString(), order.userId]));
+  return (orderId) => owners.get(orderId);
+}
+
+function redisCounts(stack: Stack): Record<'api' | 'worker', RedisSnapshot> {
+  return { api: stack.commandCounts('api').redis, worker: stack.commandCounts('worker').redis };
+}
+
+/** The stream's commands per order, and every Redis command per order for scale. */
+function perOrder(counts: RedisSnapshot, orders: number): Counts {
+  const per = (n: number) => (orders ? round(n / orders, 3) : 0);
+  const all = Object.values(counts.commands).reduce((sum, n) => sum + n, 0);
+  const stream = STREAM_COMMANDS.filter((name) => counts.commands[name] !== undefined);
+  return {
+    ...Object.fromEntries(stream.map((name) => [name, per(counts.commands[name] ?? 0)])),
+    stream: per(stream.reduce((sum, name) => sum + (counts.commands[name] ?? 0), 0)),
+    all: per(all),
+  };
+}
+
+const labelled = (label: string, checks: Check[]): Check[] =>
+  checks.map((check) => ({ ...check, name: `${label}: ${check.name}` }));
+
+function burstFigures(measured: Measured) {
+  return {
+    accepted: measured.burst.acknowledged.length,
+    seconds: round(measured.burst.seconds, 3),
+    acceptedPerSecond: measured.acceptedPerSecond,
+    latencyMs: measured.burst.latency,
+    lastDecisionAfterMs: measured.lastDecisionAfterMs,
+    ...decisionFigures(measured.outcome),
+    coresUsed: measured.coresUsed,
+    cpuMsPerOrder: measured.cpuMsPerOrder,
+    generatorLagMs: measured.generatorLagMs,
+    ...(measured.redisPerOrder ? { redisPerOrder: measured.redisPerOrder } : {}),
+  };
+}
+
+function report(
+  options: LiveOptions,
+  run: number,
+  order: Variant[],
+  shoppers: Shopper[],
+  stack: Stack,
+  warmUp: Measured,
+  withSockets: Measured & { delivered: Delivered },
+  withoutSockets: Measured,
+): RunResult {
+  const { connected, report: delivery } = withSockets.delivered;
+  const deliveryMs = histogramOf(delivery.delays.map((d) => d.ms));
+  // Decisions made while the API was still answering the burst wait behind its requests.
+  const during = delivery.delays.filter((d) => d.decidedAt <= withSockets.lastAnswerAt);
+  const after = delivery.delays.filter((d) => d.decidedAt > withSockets.lastAnswerAt);
+  // Where the time went: until the event was in the stream (the decision's write, then the
+  // publish), and from there to the socket (the API's read of the stream, the emit, the client).
+  const toStreamMs = histogramOf(delivery.delays.flatMap((d) => d.toStreamMs ?? []));
+  const fromStreamMs = histogramOf(
+    delivery.delays.flatMap((d) => (d.toStreamMs === undefined ? [] : d.ms - d.toStreamMs)),
+  );
+  const duringBurstMs = histogramOf(during.map((d) => d.ms));
+  const afterBurstMs = histogramOf(after.map((d) => d.ms));
+  const throughputRatio = round(
+    withSockets.acceptedPerSecond / withoutSockets.acceptedPerSecond,
+    3,
+  );
+  const lastDecisionRatio =
+    withSockets.lastDecisionAfterMs !== undefined && withoutSockets.lastDecisionAfterMs
+      ? round(withSockets.lastDecisionAfterMs / withoutSockets.lastDecisionAfterMs, 2)
+      : undefined;
+  const apiCpuRatio = withoutSockets.cpuMsPerOrder.api
+    ? round((withSockets.cpuMsPerOrder.api ?? 0) / withoutSockets.cpuMsPerOrder.api, 3)
+    : undefined;
+  const accepted = withSockets.burst.acknowledged.length;
+  const figures = {
+    shoppers: options.shoppers,
+    vipShoppers: shoppers.filter((s) => s.vip).length,
+    stock: options.stock,
+    connections: options.connections,
+    workers: options.workers,
+    run,
+    order: order.join(', then '),
+    countCommands: options.countCommands,
+    mongo: stack.mongoDescription,
+    redis: stack.redisDescription,
+    deliveryMs,
+    deliveryToStreamMs: toStreamMs,
+    deliveryFromStreamMs: fromStreamMs,
+    deliveryDuringBurstMs: { decisions: during.length, ...duringBurstMs },
+    deliveryAfterBurstMs: { decisions: after.length, ...afterBurstMs },
+    throughputRatio,
+    lastDecisionRatio,
+    apiCpuRatio,
+    delivery: {
+      expected: delivery.expected,
+      delivered: delivery.delivered,
+      missing: delivery.missing.length,
+      duplicated: delivery.duplicated.length,
+      misdelivered: delivery.misdelivered.length,
+      mismatched: delivery.mismatched.length,
+      notices: delivery.notices,
+    },
+    sockets: {
+      connected: connected.connected,
+      failed: connected.failed,
+      connectSeconds: connected.seconds,
+      disconnects: withSockets.delivered.disconnects,
+      clientLagMs: withSockets.delivered.clientLagMs,
+    },
+    withSockets: burstFigures(withSockets),
+    withoutSockets: burstFigures(withoutSockets),
+  };
+  const checks: Check[] = [
+    ...labelled('warm-up burst', warmUp.checks),
+    ...labelled('with sockets', withSockets.checks),
+    ...labelled('without sockets', withoutSockets.checks),
+    {
+      name: 'every shopper connected its socket before the burst',
+      ok: connected.connected === shoppers.length && connected.failed === 0,
+      detail: `${connected.connected} of ${shoppers.length} in ${connected.seconds} s${connected.firstFailure ? `; first failure: ${connected.firstFailure}` : ''}`,
+    },
+    {
+      name: 'no socket disconnected, re-synced or expired during the run',
+      ok: withSockets.delivered.disconnects === 0 && Object.keys(delivery.notices).length === 0,
+      detail: `${withSockets.delivered.disconnects} disconnects; notices ${JSON.stringify(delivery.notices)}`,
+    },
+    {
+      name: 'every event of the burst was sent before the deliveries were counted (marker order delivered)',
+      ok: withSockets.delivered.markerArrived,
+      detail: withSockets.delivered.markerArrived ? 'delivered' : 'not delivered in time',
+    },
+    {
+      name: "every accepted order's outcome reached its owner's socket",
+      ok:
+        delivery.missing.length === 0 &&
+        delivery.delivered === accepted &&
+        delivery.expected === accepted,
+      detail: `${delivery.delivered} of ${accepted} accepted orders; missing ${delivery.missing.slice(0, 3).join(', ') || 'none'}`,
+    },
+    {
+      name: 'each outcome arrived once',
+      ok: delivery.duplicated.length === 0,
+      detail: `${delivery.duplicated.length} arrived more than once`,
+    },
+    {
+      name: "no socket received another shopper's order or a staff event (misdeliveries)",
+      ok: delivery.misdelivered.length === 0,
+      detail: `${delivery.misdelivered.length} misdelivered${delivery.misdelivered[0] ? `, e.g. ${JSON.stringify(delivery.misdelivered[0])}` : ''}`,
+    },
+    {
+      name: 'each outcome carries the stored decision (status, seq, time)',
+      ok: delivery.mismatched.length === 0,
+      detail: `${delivery.mismatched.length} differ`,
+    },
+  ];
+  const met = (ok: boolean) => (ok ? 'met' : '**not met**');
+  const describeBurst = (label: Variant, m: Measured) =>
+    `- ${label}: ${m.burst.acknowledged.length} accepted in ${round(m.burst.seconds, 2)} s = **${m.acceptedPerSecond} orders/s**; POST /order p50 ${m.burst.latency.p50} ms, p99 ${m.burst.latency.p99} ms; last decision ${m.lastDecisionAfterMs ?? '?'} ms after the last answer; ${m.outcome.confirmed} confirmed, failed ${JSON.stringify(m.outcome.failed)}, success VIP ${round(successRates(m.outcome).vip * 100)}% / regular ${round(successRates(m.outcome).regular * 100)}%; cores ${describeCores(m.coresUsed)}; CPU per order (ms) ${describeCores(m.cpuMsPerOrder)}; load generator's event-loop lag p99 ${m.generatorLagMs.p99} ms, max ${m.generatorLagMs.max} ms`;
+  const describeRedis = (label: Variant, m: Measured) =>
+    m.redisPerOrder
+      ? [
+          `- Redis commands per accepted order, ${label}: API ${JSON.stringify(m.redisPerOrder.api)}; worker ${JSON.stringify(m.redisPerOrder.worker)}`,
+        ]
+      : [];
+  const lines = [
+    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst.`,
+    ...(options.countCommands
+      ? [
+          '',
+          'Counting run: every app process talks to MongoDB and Redis through counting proxies in the load generator, so its timings are not comparable with other runs.',
+        ]
+      : []),
+    '',
+    `- sockets: ${connected.connected} connected over websocket in ${connected.seconds} s before the burst, in their own process (its event-loop lag p99 ${withSockets.delivered.clientLagMs.p99} ms, max ${withSockets.delivered.clientLagMs.max} ms); ${withSockets.delivered.disconnects} disconnects`,
+    `- decision to delivery (${delivery.delays.length} outcomes): p50 ${deliveryMs.p50} ms, p90 ${deliveryMs.p90} ms, **p99 ${deliveryMs.p99} ms**, max ${deliveryMs.max} ms; target p99 < ${TARGET_P99_MS} ms: ${met(deliveryMs.p99 < TARGET_P99_MS)}`,
+    `  - decision to the stream (Redis's clock in the event id): p50 ${toStreamMs.p50} ms, p99 ${toStreamMs.p99} ms; stream to socket: p50 ${fromStreamMs.p50} ms, p99 ${fromStreamMs.p99} ms`,
+    `  - decided while the burst was still answered: ${during.length}, p50 ${duringBurstMs.p50} ms, p99 ${duringBurstMs.p99} ms; decided after its last answer: ${after.length}, p50 ${afterBurstMs.p50} ms, p99 ${afterBurstMs.p99} ms`,
+    `- exactness: ${delivery.delivered} of ${accepted} outcomes delivered to their owners, ${delivery.duplicated.length} twice, ${delivery.misdelivered.length} misdelivered, ${delivery.mismatched.length} differing from the stored decision`,
+    describeBurst('with sockets', withSockets),
+    describeBurst('without sockets', withoutSockets),
+    `- throughput with sockets: **${round(throughputRatio * 100)}%** of without (target ≥ ${TARGET_THROUGHPUT_RATIO * 100}%, a loss under ${round((1 - TARGET_THROUGHPUT_RATIO) * 100)}%: ${met(throughputRatio >= TARGET_THROUGHPUT_RATIO)}); last decision after the last answer: ${lastDecisionRatio ?? '?'}× without; the API's CPU per order ${apiCpuRatio ?? '?'}× without`,
+    ...describeRedis('with sockets', withSockets),
+    ...describeRedis('without sockets', withoutSockets),
+    `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
+  ];
+  return { figures, checks, lines };
+}
