@@ -123,6 +123,10 @@ describe('api and worker processes', () => {
   it('an api process only accepts; a separate worker process decides', async () => {
     const productId = await product(50);
     const ids = await burst(productId, 10);
+    // Queued in the background after the 202s (once their new_order events are published).
+    await waitFor(async () => (await queue.getJobCounts('prioritized')).prioritized === 10, {
+      what: 'the ten orders to be queued',
+    });
     const counts = await queue.getJobCounts('prioritized', 'active', 'completed');
     expect(counts).toMatchObject({ prioritized: 10, active: 0, completed: 0 });
 
