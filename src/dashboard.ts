@@ -16,7 +16,7 @@ export const DASHBOARD_PATH = '/dashboard/';
 /** Keeps Bull Board's session alive; the board's page loads it (src/admin/queue-board.ts). */
 export const BOARD_SESSION_SCRIPT = `${DASHBOARD_PATH}board-session.js`;
 
-/** public/dashboard/ at the repository root: two levels above this file in src/ and in dist/. */
+/** public/dashboard/ at the repository root, beside src/ and dist/ (this file is in either). */
 const DASHBOARD_FILES = fileURLToPath(new URL('../public/dashboard/', import.meta.url));
 
 /** Serves the dashboard in the roles that serve the API. */
