@@ -37,9 +37,10 @@ describe('load smoke', () => {
       settleTimeoutMs: small.settleTimeoutMs,
     });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    // Two bursts with sockets (ABBA): 50 sockets and 50 outcomes each.
     expect(result.figures).toMatchObject({
-      sockets: { connected: 50, disconnects: 0 },
-      delivery: { expected: 50, delivered: 50, duplicated: 0, misdelivered: 0, mismatched: 0 },
+      sockets: { connected: 100, disconnects: 0 },
+      delivery: { expected: 100, delivered: 100, duplicated: 0, misdelivered: 0, mismatched: 0 },
     });
   }, 120_000);
 

@@ -57,3 +57,24 @@ export function describeCores(cores: Record<string, number>): string {
     .map(([name, used]) => `${name} ${used}`)
     .join(', ');
 }
+
+/**
+ * Waits until every process uses less than `maxCores` of a core over a `windowMs` window (the
+ * processes are done with what came before: a burst's aftermath, a storm of socket handshakes and
+ * the garbage it left), at most `timeoutMs`. Answers how long it waited, and whether it got quiet.
+ */
+export async function untilQuiet(
+  pids: Record<string, number | undefined>,
+  { maxCores = 0.1, windowMs = 200, timeoutMs = 10_000 } = {},
+): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = Date.now();
+  let before = sampleCpu(pids);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = sampleCpu(pids);
+    const quiet = Object.values(coresUsed(before, after)).every((cores) => cores < maxCores);
+    const waitedMs = Date.now() - started;
+    if (quiet || waitedMs >= timeoutMs) return { waitedMs, quiet };
+    before = after;
+  }
+}

@@ -1,7 +1,10 @@
 /**
  * Live order events under the flash-sale burst (issue 14): the contention burst (contention.ts)
  * while each of its shoppers holds a live-events socket, and the same burst without sockets, on
- * the same stack in the same run, the order alternating from run to run.
+ * the same stack in the same run: four measured bursts in the order ABBA (with sockets first in odd
+ * runs, without first in even runs), so that a drift over the run (the second burst of a pair was
+ * the faster one in every run of the first version, which measured one pair per run) weighs on
+ * both variants alike.
  *
  * - With sockets: every shopper (signed in, its own cookie) connects over websocket before the
  *   burst. Each decision must then reach its owner's socket exactly once and no other socket,
@@ -13,7 +16,7 @@
  */
 import { ObjectId } from 'mongodb';
 import { Decision, DeliveryReport, checkDeliveries } from '../lib/deliveries.js';
-import { coresUsed, cpuSecondsUsed, describeCores, sampleCpu } from '../lib/cpu.js';
+import { coresUsed, cpuSecondsUsed, describeCores, sampleCpu, untilQuiet } from '../lib/cpu.js';
 import { EventLoopLag, watchEventLoop } from '../lib/event-loop.js';
 import { LiveSockets, startLiveSockets } from '../lib/live-sockets.js';
 import type { Collected, Connected } from '../lib/live-sockets.js';
@@ -53,6 +56,9 @@ export const LIVE_DEFAULTS: LiveOptions = {
   countCommands: false,
 };
 
+/** Unmeasured bursts before the measured ones. */
+const WARM_UPS = 2;
+
 /** The targets of issue 14. */
 const TARGET_P99_MS = 100;
 const TARGET_THROUGHPUT_RATIO = 0.9;
@@ -63,6 +69,8 @@ const STREAM_COMMANDS = ['XADD', 'XREAD', 'XRANGE', 'XREVRANGE'];
 type Variant = 'with sockets' | 'without sockets';
 
 interface Measured {
+  /** How long the stack took to come to rest before the burst, and whether it did. */
+  settledBefore: { waitedMs: number; quiet: boolean };
   burst: OrderBurst;
   outcome: Outcome;
   checks: Check[];
@@ -98,26 +106,39 @@ export async function runLive(options: LiveOptions, run = 1): Promise<RunResult>
   });
   try {
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare);
-    const [warmUpProduct, withProduct, withoutProduct, markerProduct] = await createProducts(
-      stack.apiUrl,
-      [options.stock, options.stock, options.stock, 1],
-    );
-    // Unmeasured, so that neither measured burst meets the order path cold (JIT, caches, pools).
-    const warmUp = await measureBurst(stack, shoppers, warmUpProduct, options);
-    const withFirst = run % 2 === 1;
-    const order: Variant[] = withFirst
-      ? ['with sockets', 'without sockets']
-      : ['without sockets', 'with sockets'];
-    const burstWith = () => burstWithSockets(stack, shoppers, withProduct, markerProduct, options);
-    const burstWithout = () => measureBurst(stack, shoppers, withoutProduct, options);
-    let withSockets: Measured & { delivered: Delivered };
-    let withoutSockets: Measured;
-    if (withFirst) {
-      withSockets = await burstWith();
-      withoutSockets = await burstWithout();
-    } else {
-      withoutSockets = await burstWithout();
-      withSockets = await burstWith();
+    // A product per burst (100 units each), and a one-unit product per marker order.
+    const products = await createProducts(stack.apiUrl, [
+      ...Array<number>(WARM_UPS + 4).fill(options.stock),
+      1,
+      1,
+    ]);
+    const burstProducts = products.slice(WARM_UPS, WARM_UPS + 4);
+    const markerProducts = products.slice(WARM_UPS + 4);
+    // Unmeasured, so that no measured burst meets the order path cold (JIT, caches, pools): with
+    // one warm-up, the first measured burst was still the slowest of the four in every run,
+    // whichever variant it was.
+    let warmUp: Measured | undefined;
+    for (const productId of products.slice(0, WARM_UPS))
+      warmUp = await measureBurst(stack, shoppers, productId, options);
+    if (!warmUp) throw new Error('no warm-up burst');
+    const [a, b]: Variant[] =
+      run % 2 === 1 ? ['with sockets', 'without sockets'] : ['without sockets', 'with sockets'];
+    const order: Variant[] = [a, b, b, a];
+    const withSockets: Array<Measured & { delivered: Delivered }> = [];
+    const withoutSockets: Measured[] = [];
+    for (const [i, variant] of order.entries()) {
+      const productId = burstProducts[i] ?? '';
+      if (variant === 'with sockets')
+        withSockets.push(
+          await burstWithSockets(
+            stack,
+            shoppers,
+            productId,
+            markerProducts[withSockets.length] ?? '',
+            options,
+          ),
+        );
+      else withoutSockets.push(await measureBurst(stack, shoppers, productId, options));
     }
     return report(options, run, order, shoppers, stack, warmUp, withSockets, withoutSockets);
   } finally {
@@ -184,6 +205,9 @@ async function measureBurst(
   sockets?: LiveSockets,
 ): Promise<Measured> {
   const pids = { ...stack.pids(), ...(sockets ? { 'socket clients': sockets.pid } : {}) };
+  // Every burst starts on a stack at rest: after the previous burst's aftermath, or the sockets'
+  // handshakes, both variants alike (a transient is not what the sockets cost while connected).
+  const settledBefore = await untilQuiet(stack.pids());
   const redisBefore = options.countCommands ? redisCounts(stack) : undefined;
   const cpuBefore = sampleCpu(pids);
   const lag = watchEventLoop();
@@ -227,6 +251,7 @@ async function measureBurst(
     coresUsed: coresUsed(cpuBefore, cpuAfter),
     cpuMsPerOrder,
     generatorLagMs,
+    settledBefore,
     ...(redisBefore && redisAfter
       ? {
           redisPerOrder: {
@@ -307,6 +332,7 @@ function burstFigures(measured: Measured) {
     coresUsed: measured.coresUsed,
     cpuMsPerOrder: measured.cpuMsPerOrder,
     generatorLagMs: measured.generatorLagMs,
+    settledBeforeMs: measured.settledBefore.waitedMs,
     ...(measured.redisPerOrder ? { redisPerOrder: measured.redisPerOrder } : {}),
   };
 }
@@ -318,14 +344,23 @@ function report(
   shoppers: Shopper[],
   stack: Stack,
   warmUp: Measured,
-  withSockets: Measured & { delivered: Delivered },
-  withoutSockets: Measured,
+  withBursts: Array<Measured & { delivered: Delivered }>,
+  withoutBursts: Measured[],
 ): RunResult {
-  const { connected, report: delivery } = withSockets.delivered;
+  const [withSockets, withSocketsAgain] = withBursts;
+  const [withoutSockets, withoutSocketsAgain] = withoutBursts;
+  if (!withSockets || !withSocketsAgain || !withoutSockets || !withoutSocketsAgain)
+    throw new Error('a run measures two bursts of each variant');
+  const delivered = combinedDeliveries(withBursts.map((burst) => burst.delivered));
+  const { connected, report: delivery } = delivered;
   const deliveryMs = histogramOf(delivery.delays.map((d) => d.ms));
-  // Decisions made while the API was still answering the burst wait behind its requests.
-  const during = delivery.delays.filter((d) => d.decidedAt <= withSockets.lastAnswerAt);
-  const after = delivery.delays.filter((d) => d.decidedAt > withSockets.lastAnswerAt);
+  // Decisions made while the API was still answering their burst wait behind its requests.
+  const during = withBursts.flatMap((m) =>
+    m.delivered.report.delays.filter((d) => d.decidedAt <= m.lastAnswerAt),
+  );
+  const after = withBursts.flatMap((m) =>
+    m.delivered.report.delays.filter((d) => d.decidedAt > m.lastAnswerAt),
+  );
   // Where the time went: until the event was in the stream (the decision's write, then the
   // publish), and from there to the socket (the API's read of the stream, the emit, the client).
   const toStreamMs = histogramOf(delivery.delays.flatMap((d) => d.toStreamMs ?? []));
@@ -334,18 +369,23 @@ function report(
   );
   const duringBurstMs = histogramOf(during.map((d) => d.ms));
   const afterBurstMs = histogramOf(after.map((d) => d.ms));
-  const throughputRatio = round(
-    withSockets.acceptedPerSecond / withoutSockets.acceptedPerSecond,
-    3,
-  );
-  const lastDecisionRatio =
-    withSockets.lastDecisionAfterMs !== undefined && withoutSockets.lastDecisionAfterMs
-      ? round(withSockets.lastDecisionAfterMs / withoutSockets.lastDecisionAfterMs, 2)
+  // Each variant's two bursts together (ABBA): a drift over the run cancels out.
+  const sum = (bursts: Measured[], figure: (m: Measured) => number | undefined) =>
+    bursts.reduce<number | undefined>(
+      (total, m) =>
+        total === undefined || figure(m) === undefined ? undefined : total + (figure(m) ?? 0),
+      0,
+    );
+  const ratio = (figure: (m: Measured) => number | undefined, digits: number) => {
+    const [withTotal, withoutTotal] = [sum(withBursts, figure), sum(withoutBursts, figure)];
+    return withTotal !== undefined && withoutTotal
+      ? round(withTotal / withoutTotal, digits)
       : undefined;
-  const apiCpuRatio = withoutSockets.cpuMsPerOrder.api
-    ? round((withSockets.cpuMsPerOrder.api ?? 0) / withoutSockets.cpuMsPerOrder.api, 3)
-    : undefined;
-  const accepted = withSockets.burst.acknowledged.length;
+  };
+  const throughputRatio = ratio((m) => m.acceptedPerSecond, 3) ?? 0;
+  const lastDecisionRatio = ratio((m) => m.lastDecisionAfterMs, 2);
+  const apiCpuRatio = ratio((m) => m.cpuMsPerOrder.api, 3);
+  const accepted = withBursts.reduce((n, m) => n + m.burst.acknowledged.length, 0);
   const figures = {
     shoppers: options.shoppers,
     vipShoppers: shoppers.filter((s) => s.vip).length,
@@ -378,30 +418,30 @@ function report(
       connected: connected.connected,
       failed: connected.failed,
       connectSeconds: connected.seconds,
-      disconnects: withSockets.delivered.disconnects,
-      clientLagMs: withSockets.delivered.clientLagMs,
+      disconnects: delivered.disconnects,
+      clientLagMs: delivered.clientLagMs,
     },
-    withSockets: burstFigures(withSockets),
-    withoutSockets: burstFigures(withoutSockets),
+    withSockets: withBursts.map(burstFigures),
+    withoutSockets: withoutBursts.map(burstFigures),
   };
   const checks: Check[] = [
     ...labelled('warm-up burst', warmUp.checks),
-    ...labelled('with sockets', withSockets.checks),
-    ...labelled('without sockets', withoutSockets.checks),
+    ...withBursts.flatMap((m, i) => labelled(`with sockets ${i + 1}`, m.checks)),
+    ...withoutBursts.flatMap((m, i) => labelled(`without sockets ${i + 1}`, m.checks)),
     {
-      name: 'every shopper connected its socket before the burst',
-      ok: connected.connected === shoppers.length && connected.failed === 0,
+      name: 'every shopper connected its socket before each burst with sockets',
+      ok: connected.connected === shoppers.length * withBursts.length && connected.failed === 0,
       detail: `${connected.connected} of ${shoppers.length} in ${connected.seconds} s${connected.firstFailure ? `; first failure: ${connected.firstFailure}` : ''}`,
     },
     {
       name: 'no socket disconnected, re-synced or expired during the run',
-      ok: withSockets.delivered.disconnects === 0 && Object.keys(delivery.notices).length === 0,
-      detail: `${withSockets.delivered.disconnects} disconnects; notices ${JSON.stringify(delivery.notices)}`,
+      ok: delivered.disconnects === 0 && Object.keys(delivery.notices).length === 0,
+      detail: `${delivered.disconnects} disconnects; notices ${JSON.stringify(delivery.notices)}`,
     },
     {
       name: 'every event of the burst was sent before the deliveries were counted (marker order delivered)',
-      ok: withSockets.delivered.markerArrived,
-      detail: withSockets.delivered.markerArrived ? 'delivered' : 'not delivered in time',
+      ok: delivered.markerArrived,
+      detail: delivered.markerArrived ? 'delivered' : 'not delivered in time',
     },
     {
       name: "every accepted order's outcome reached its owner's socket",
@@ -428,16 +468,16 @@ function report(
     },
   ];
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
-  const describeBurst = (label: Variant, m: Measured) =>
-    `- ${label}: ${m.burst.acknowledged.length} accepted in ${round(m.burst.seconds, 2)} s = **${m.acceptedPerSecond} orders/s**; POST /order p50 ${m.burst.latency.p50} ms, p99 ${m.burst.latency.p99} ms; last decision ${m.lastDecisionAfterMs ?? '?'} ms after the last answer; ${m.outcome.confirmed} confirmed, failed ${JSON.stringify(m.outcome.failed)}, success VIP ${round(successRates(m.outcome).vip * 100)}% / regular ${round(successRates(m.outcome).regular * 100)}%; cores ${describeCores(m.coresUsed)}; CPU per order (ms) ${describeCores(m.cpuMsPerOrder)}; load generator's event-loop lag p99 ${m.generatorLagMs.p99} ms, max ${m.generatorLagMs.max} ms`;
-  const describeRedis = (label: Variant, m: Measured) =>
+  const describeBurst = (label: string, m: Measured) =>
+    `- ${label}: ${m.burst.acknowledged.length} accepted in ${round(m.burst.seconds, 2)} s = **${m.acceptedPerSecond} orders/s**; POST /order p50 ${m.burst.latency.p50} ms, p99 ${m.burst.latency.p99} ms; last decision ${m.lastDecisionAfterMs ?? '?'} ms after the last answer; ${m.outcome.confirmed} confirmed, failed ${JSON.stringify(m.outcome.failed)}, success VIP ${round(successRates(m.outcome).vip * 100)}% / regular ${round(successRates(m.outcome).regular * 100)}%; cores ${describeCores(m.coresUsed)}; CPU per order (ms) ${describeCores(m.cpuMsPerOrder)}; load generator's event-loop lag p99 ${m.generatorLagMs.p99} ms, max ${m.generatorLagMs.max} ms; the stack came to rest ${m.settledBefore.waitedMs} ms before it${m.settledBefore.quiet ? '' : ' (**not quiet**: it did not within 10 s)'}`;
+  const describeRedis = (label: string, m: Measured) =>
     m.redisPerOrder
       ? [
           `- Redis commands per accepted order, ${label}: API ${JSON.stringify(m.redisPerOrder.api)}; worker ${JSON.stringify(m.redisPerOrder.worker)}`,
         ]
       : [];
   const lines = [
-    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst.`,
+    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, twice each on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst.`,
     ...(options.countCommands
       ? [
           '',
@@ -445,17 +485,60 @@ function report(
         ]
       : []),
     '',
-    `- sockets: ${connected.connected} connected over websocket in ${connected.seconds} s before the burst, in their own process (its event-loop lag p99 ${withSockets.delivered.clientLagMs.p99} ms, max ${withSockets.delivered.clientLagMs.max} ms); ${withSockets.delivered.disconnects} disconnects`,
+    `- sockets: ${connected.connected} connections over websocket (${shoppers.length} before each burst with sockets, in ${connected.seconds} s in all), in their own process (its event-loop lag p99 ${delivered.clientLagMs.p99} ms, max ${delivered.clientLagMs.max} ms); ${delivered.disconnects} disconnects`,
     `- decision to delivery (${delivery.delays.length} outcomes): p50 ${deliveryMs.p50} ms, p90 ${deliveryMs.p90} ms, **p99 ${deliveryMs.p99} ms**, max ${deliveryMs.max} ms; target p99 < ${TARGET_P99_MS} ms: ${met(deliveryMs.p99 < TARGET_P99_MS)}`,
     `  - decision to the stream (Redis's clock in the event id): p50 ${toStreamMs.p50} ms, p99 ${toStreamMs.p99} ms; stream to socket: p50 ${fromStreamMs.p50} ms, p99 ${fromStreamMs.p99} ms`,
     `  - decided while the burst was still answered: ${during.length}, p50 ${duringBurstMs.p50} ms, p99 ${duringBurstMs.p99} ms; decided after its last answer: ${after.length}, p50 ${afterBurstMs.p50} ms, p99 ${afterBurstMs.p99} ms`,
     `- exactness: ${delivery.delivered} of ${accepted} outcomes delivered to their owners, ${delivery.duplicated.length} twice, ${delivery.misdelivered.length} misdelivered, ${delivery.mismatched.length} differing from the stored decision`,
-    describeBurst('with sockets', withSockets),
-    describeBurst('without sockets', withoutSockets),
-    `- throughput with sockets: **${round(throughputRatio * 100)}%** of without (target ≥ ${TARGET_THROUGHPUT_RATIO * 100}%, a loss under ${round((1 - TARGET_THROUGHPUT_RATIO) * 100)}%: ${met(throughputRatio >= TARGET_THROUGHPUT_RATIO)}); last decision after the last answer: ${lastDecisionRatio ?? '?'}× without; the API's CPU per order ${apiCpuRatio ?? '?'}× without`,
-    ...describeRedis('with sockets', withSockets),
-    ...describeRedis('without sockets', withoutSockets),
+    ...order.map((variant, i) => {
+      const nth = order.slice(0, i + 1).filter((v) => v === variant).length;
+      const m = variant === 'with sockets' ? withBursts[nth - 1] : withoutBursts[nth - 1];
+      return m ? describeBurst(`burst ${i + 1}, ${variant}`, m) : '';
+    }),
+    `- throughput with sockets (both bursts of each variant together): **${round(throughputRatio * 100)}%** of without (target ≥ ${TARGET_THROUGHPUT_RATIO * 100}%, a loss under ${round((1 - TARGET_THROUGHPUT_RATIO) * 100)}%: ${met(throughputRatio >= TARGET_THROUGHPUT_RATIO)}); last decision after the last answer: ${lastDecisionRatio ?? '?'}× without; the API's CPU per order ${apiCpuRatio ?? '?'}× without`,
+    ...withBursts.flatMap((m, i) => describeRedis(`with sockets ${i + 1}`, m)),
+    ...withoutBursts.flatMap((m, i) => describeRedis(`without sockets ${i + 1}`, m)),
     `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
   ];
   return { figures, checks, lines };
+}
+
+/** What the sockets of two bursts received, as one report. */
+function combinedDeliveries(parts: Delivered[]): Delivered {
+  const reports = parts.map((part) => part.report);
+  const notices: Record<string, number> = {};
+  for (const report of reports)
+    for (const [name, n] of Object.entries(report.notices))
+      notices[name] = (notices[name] ?? 0) + n;
+  return {
+    connected: {
+      connected: parts.reduce((n, part) => n + part.connected.connected, 0),
+      failed: parts.reduce((n, part) => n + part.connected.failed, 0),
+      seconds: round(
+        parts.reduce((n, part) => n + part.connected.seconds, 0),
+        2,
+      ),
+      ...(parts.find((part) => part.connected.firstFailure)?.connected.firstFailure
+        ? {
+            firstFailure: parts.find((part) => part.connected.firstFailure)?.connected.firstFailure,
+          }
+        : {}),
+    },
+    markerArrived: parts.every((part) => part.markerArrived),
+    disconnects: parts.reduce((n, part) => n + part.disconnects, 0),
+    clientLagMs: {
+      p99: Math.max(...parts.map((part) => part.clientLagMs.p99)),
+      max: Math.max(...parts.map((part) => part.clientLagMs.max)),
+    },
+    report: {
+      expected: reports.reduce((n, r) => n + r.expected, 0),
+      delivered: reports.reduce((n, r) => n + r.delivered, 0),
+      missing: reports.flatMap((r) => r.missing),
+      duplicated: reports.flatMap((r) => r.duplicated),
+      misdelivered: reports.flatMap((r) => r.misdelivered),
+      mismatched: reports.flatMap((r) => r.mismatched),
+      notices,
+      delays: reports.flatMap((r) => r.delays),
+    },
+  };
 }

@@ -185,8 +185,12 @@ export class EventsGateway
   private deliver(id: string, event: LiveEvent): void {
     const namespace = this.namespace;
     if (!namespace) return;
-    const rooms = event.ownerId === undefined ? STAFF_ROOM : [STAFF_ROOM, ownRoom(event.ownerId)];
-    namespace.to(rooms).emit(event.name, { id, ...event.payload });
+    // Only to rooms someone is in: Socket.IO encodes a broadcast before it looks for recipients,
+    // and most events (every new_order, every outcome of a shopper not connected here) have none.
+    const joined = namespace.adapter.rooms;
+    const rooms = [STAFF_ROOM, ...(event.ownerId === undefined ? [] : [ownRoom(event.ownerId)])];
+    const listening = rooms.filter((room) => (joined.get(room)?.size ?? 0) > 0);
+    if (listening.length > 0) namespace.to(listening).emit(event.name, { id, ...event.payload });
   }
 
   /** Queue summaries for the staff connected here, while some are. */
