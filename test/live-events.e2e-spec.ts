@@ -264,6 +264,21 @@ describe('live order events (two API replicas, a worker process)', () => {
     const expired = connect(apiA, `access_token=${resignedToken(customer.http.cookie, -60)}`);
     await expect(ready(expired)).rejects.toMatchObject({ data: { statusCode: 401 } });
 
+    // A page of another origin (cross-site WebSocket hijacking: CORS does not cover WebSockets)
+    // is refused, with a valid session; a page of the API's own host is admitted.
+    const origin = (value: string) =>
+      connectLiveEvents(apiA.url, {
+        cookie: customer.http.cookie,
+        headers: { origin: value },
+        transports: ['websocket'],
+      });
+    const foreign = origin('https://evil.example');
+    clients.push(foreign);
+    await expect(ready(foreign)).rejects.toThrow('websocket error');
+    const own = origin(apiA.url);
+    clients.push(own);
+    await ready(own);
+
     // A signed-out session is refused at once, on either replica.
     const leaving = await shopper(apiA);
     const cookie = leaving.http.cookie;

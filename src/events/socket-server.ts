@@ -7,6 +7,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config/config.js';
+import { handshakeOriginAllowed } from './domain/handshake-origin.js';
 
 /** Clients send nothing but the handshake; larger messages end their connection. */
 const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
@@ -29,7 +30,14 @@ export class LiveEventsAdapter extends IoAdapter {
     return super.createIOServer(port, {
       ...options,
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
-      ...(this.allowHandshake ? { allowRequest: this.allowHandshake } : {}),
+      allowRequest: (req, allow) => {
+        if (!handshakeOriginAllowed(req.headers.origin, req.headers.host, origins)) {
+          allow('This origin may not open live-event sockets (CORS_ORIGINS)', false);
+          return;
+        }
+        if (this.allowHandshake) this.allowHandshake(req, allow);
+        else allow(null, true);
+      },
       // Long-polling from a storefront on another origin sends the cookie: the same allowlist.
       ...(origins.length > 0 ? { cors: { origin: origins, credentials: true } } : {}),
     } as ServerOptions);
