@@ -26,15 +26,14 @@ import { Shopper, createProducts, createShoppers } from '../lib/shoppers.js';
 import { diffSnapshots } from '../../tools/counting-proxy/counting-proxy.js';
 import type { Counts, RedisSnapshot } from '../../tools/counting-proxy/counting-proxy.js';
 import { Stack, startStack } from '../../tools/harness/stack.js';
-import { OrderBurst, checkBurst, orderBurst } from './contention.js';
+import { CONTENTION_DEFAULTS, OrderBurst, checkBurst, orderBurst } from './contention.js';
+import type { ContentionOptions } from './contention.js';
 
-export interface LiveOptions {
-  shoppers: number;
-  stock: number;
-  vipShare: number;
-  connections: number;
-  workers: number;
-  settleTimeoutMs: number;
+/** The contention burst's shape (contention.ts), and what the sockets add. */
+export interface LiveOptions extends Pick<
+  ContentionOptions,
+  'shoppers' | 'stock' | 'vipShare' | 'connections' | 'workers' | 'settleTimeoutMs'
+> {
   /** How long the marker order's outcome may take to reach its socket once the burst is at rest. */
   deliveryTimeoutMs: number;
   /**
@@ -45,13 +44,11 @@ export interface LiveOptions {
   countCommands: boolean;
 }
 
+// The same burst as the contention scenario's.
+const { shoppers, stock, vipShare, connections, workers, settleTimeoutMs } = CONTENTION_DEFAULTS;
+
 export const LIVE_DEFAULTS: LiveOptions = {
-  shoppers: 1000,
-  stock: 100,
-  vipShare: 0.1,
-  connections: 100,
-  workers: 1,
-  settleTimeoutMs: 120_000,
+  ...{ shoppers, stock, vipShare, connections, workers, settleTimeoutMs },
   deliveryTimeoutMs: 30_000,
   countCommands: false,
 };
