@@ -53,8 +53,13 @@ export const LIVE_DEFAULTS: LiveOptions = {
   countCommands: false,
 };
 
-/** Unmeasured bursts before the measured ones. */
-const WARM_UPS = 2;
+/**
+ * Unmeasured bursts before the measured ones, one of each variant: no measured burst meets a path
+ * cold (JIT, caches, pools). The order path warms in either; the sockets' (handshakes, the relay's
+ * emits, the engine's writes) only in a burst with sockets. With both warm-ups without sockets, the
+ * first burst with sockets of a run compiled that path while it was measured.
+ */
+const WARM_UPS: Variant[] = ['without sockets', 'with sockets'];
 
 /** The targets of issue 14. */
 const TARGET_P99_MS = 100;
@@ -87,6 +92,8 @@ interface Measured {
   redisPerOrder?: Record<'api' | 'worker', Counts>;
 }
 
+type MeasuredWithSockets = Measured & { delivered: Delivered };
+
 interface Delivered {
   connected: Connected;
   markerArrived: boolean;
@@ -104,44 +111,42 @@ export async function runLive(options: LiveOptions, run = 1): Promise<RunResult>
   try {
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare);
     // A product per burst (100 units each), and a one-unit product per marker order.
+    const bursts = WARM_UPS.length + 4;
     const products = await createProducts(stack.apiUrl, [
-      ...Array<number>(WARM_UPS + 4).fill(options.stock),
-      1,
-      1,
+      ...Array<number>(bursts).fill(options.stock),
+      ...Array<number>(bursts).fill(1),
     ]);
-    const burstProducts = products.slice(WARM_UPS, WARM_UPS + 4);
-    const markerProducts = products.slice(WARM_UPS + 4);
-    // Unmeasured, so that no measured burst meets the order path cold (JIT, caches, pools): with
-    // one warm-up, the first measured burst was still the slowest of the four in every run,
-    // whichever variant it was.
-    let warmUp: Measured | undefined;
-    for (const productId of products.slice(0, WARM_UPS))
-      warmUp = await measureBurst(stack, shoppers, productId, options);
-    if (!warmUp) throw new Error('no warm-up burst');
+    const [burstProducts, markerProducts] = [products.slice(0, bursts), products.slice(bursts)];
+    const burst = (variant: Variant, i: number): Promise<Measured | MeasuredWithSockets> =>
+      variant === 'with sockets'
+        ? burstWithSockets(
+            stack,
+            shoppers,
+            burstProducts[i] ?? '',
+            markerProducts[i] ?? '',
+            options,
+          )
+        : measureBurst(stack, shoppers, burstProducts[i] ?? '', options);
+    const warmUps: Measured[] = [];
+    for (const [i, variant] of WARM_UPS.entries()) warmUps.push(await burst(variant, i));
     const [a, b]: Variant[] =
       run % 2 === 1 ? ['with sockets', 'without sockets'] : ['without sockets', 'with sockets'];
     const order: Variant[] = [a, b, b, a];
     const withSockets: Array<Measured & { delivered: Delivered }> = [];
     const withoutSockets: Measured[] = [];
     for (const [i, variant] of order.entries()) {
-      const productId = burstProducts[i] ?? '';
-      if (variant === 'with sockets')
-        withSockets.push(
-          await burstWithSockets(
-            stack,
-            shoppers,
-            productId,
-            markerProducts[withSockets.length] ?? '',
-            options,
-          ),
-        );
-      else withoutSockets.push(await measureBurst(stack, shoppers, productId, options));
+      const measured = await burst(variant, WARM_UPS.length + i);
+      if (hasSockets(measured)) withSockets.push(measured);
+      else withoutSockets.push(measured);
     }
-    return report(options, run, order, shoppers, stack, warmUp, withSockets, withoutSockets);
+    return report(options, run, order, shoppers, stack, warmUps, withSockets, withoutSockets);
   } finally {
     await stack.stop();
   }
 }
+
+const hasSockets = (m: Measured | MeasuredWithSockets): m is MeasuredWithSockets =>
+  'delivered' in m;
 
 /** The burst while every shopper holds a socket, and what the sockets received. */
 async function burstWithSockets(
@@ -340,7 +345,7 @@ function report(
   order: Variant[],
   shoppers: Shopper[],
   stack: Stack,
-  warmUp: Measured,
+  warmUps: Measured[],
   withBursts: Array<Measured & { delivered: Delivered }>,
   withoutBursts: Measured[],
 ): RunResult {
@@ -422,7 +427,7 @@ function report(
     withoutSockets: withoutBursts.map(burstFigures),
   };
   const checks: Check[] = [
-    ...labelled('warm-up burst', warmUp.checks),
+    ...warmUps.flatMap((m, i) => labelled(`warm-up ${i + 1} (${WARM_UPS[i]})`, m.checks)),
     ...withBursts.flatMap((m, i) => labelled(`with sockets ${i + 1}`, m.checks)),
     ...withoutBursts.flatMap((m, i) => labelled(`without sockets ${i + 1}`, m.checks)),
     {
@@ -474,7 +479,7 @@ function report(
         ]
       : [];
   const lines = [
-    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, twice each on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst.`,
+    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, twice each on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst of each variant.`,
     ...(options.countCommands
       ? [
           '',
