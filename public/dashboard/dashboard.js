@@ -6,7 +6,7 @@
  * queue summary. After a reconnection it resumes from the last event it saw; told to re-sync, it
  * reads orders and stock again over REST; when the server ends the socket's session it refreshes
  * the session and connects again, or signs out when it has ended or is no longer staff's. Every value is shown with textContent: names and reasons are
- * data, never markup.
+ * data, never markup. It also shows today's sales (docs/REPORTS.md), read again as orders come in.
  */
 
 /** Rows of the orders table: GET /admin/orders answers at most 100 at a time. */
@@ -15,6 +15,8 @@ const ORDERS_SHOWN = 100;
 const BOARD = '/admin/queues';
 /** Before connecting again after the server could not join the socket to the feed. */
 const RETRY_MS = 3000;
+/** Today's reports are read again at most this often while orders come in. */
+const REPORTS_REFRESH_MS = 2000;
 
 const byId = (id) => document.getElementById(id);
 const ordersBody = byId('orders').tBodies[0];
@@ -82,6 +84,7 @@ function leave(message) {
   for (const body of [ordersBody, stockBody]) body.replaceChildren();
   orders.clear();
   products.clear();
+  clearToday();
   byId('dashboard').hidden = true;
   byId('who').hidden = true;
   byId('sign-in').hidden = false;
@@ -145,8 +148,11 @@ function connect() {
     if (!resuming) readAll();
   });
   socket.on('resync_required', readAll);
-  socket.on('new_order', (event) => showOrder(event));
-  socket.on('order_status_update', (event) => showOrder(event));
+  for (const name of ['new_order', 'order_status_update'])
+    socket.on(name, (event) => {
+      showOrder(event);
+      orderChanged(event.at);
+    });
   socket.on('stock_changed', (event) => {
     seen(event.id);
     showStock(event.productId, event.available, event.version);
@@ -308,7 +314,173 @@ async function readStock() {
 function readAll() {
   readStock();
   readOrders();
+  refreshToday();
 }
+
+// --- Today ---------------------------------------------------------------------------------
+
+const SVG = 'http://www.w3.org/2000/svg';
+/** The chart in its own units: a column per hour, orders above, revenue below, hours under both. */
+const CHART = { column: 30, pad: 3, orders: 100, gap: 6, revenue: 50, labels: 16 };
+
+let todayTimer;
+let todayReadAt = 0;
+/** Counts reads, so that an answer a newer read or a sign-out overtook is dropped. */
+let todayReads = 0;
+/** When the newest order event happened: reports older than that are read again. */
+let lastOrderChangeAt = 0;
+
+function orderChanged(at) {
+  lastOrderChangeAt = Math.max(lastOrderChangeAt, Date.parse(at) || 0);
+  refreshToday();
+}
+
+/** Reads today's reports now, or once the last read is REPORTS_REFRESH_MS old. */
+function refreshToday() {
+  if (todayTimer !== undefined) return;
+  const wait = Math.max(0, todayReadAt + REPORTS_REFRESH_MS - Date.now());
+  todayTimer = setTimeout(readToday, wait);
+}
+
+/** Today in the browser's time zone: the summary and the hourly series. */
+async function readToday() {
+  todayTimer = undefined;
+  todayReadAt = Date.now();
+  const read = ++todayReads;
+  const day = localDate(new Date());
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const query = new URLSearchParams({ from: day, to: day, tz });
+  const answers = await Promise.all([
+    fetch(`/admin/reports/summary?${query}`),
+    fetch(`/admin/reports/series?${query}&interval=hour`),
+  ]);
+  const failed = answers.find((res) => !res.ok);
+  if (read !== todayReads) return;
+  if (failed) return notify(`Could not read today's reports (${failed.status}).`);
+  const [summary, series] = await Promise.all(answers.map((res) => res.json()));
+  if (read !== todayReads) return;
+  showSummary(summary);
+  drawHours(series.items);
+  // The reports are rollups that follow the orders by a moment: read again until they cover
+  // the last change seen.
+  if (Date.parse(summary.asOf) < lastOrderChangeAt) refreshToday();
+}
+
+function clearToday() {
+  clearTimeout(todayTimer);
+  todayTimer = undefined;
+  todayReads++;
+  lastOrderChangeAt = 0;
+  for (const cell of byId('today').querySelectorAll('[data-field]')) cell.textContent = '–';
+  for (const id of ['today-as-of', 'today-chart', 'today-legend']) byId(id).replaceChildren();
+}
+
+function showSummary({ orders, revenue, vip, regular, decisionMs, asOf }) {
+  const reasons = Object.entries(orders.byFailureReason).map(([reason, n]) => `${reason} ${n}`);
+  fill(byId('today'), {
+    total: String(orders.total),
+    // Those that got their stock, cancelled since or not: the chart's `confirmed` too.
+    confirmed: String(vip.confirmed + regular.confirmed),
+    failed: `${orders.byStatus.FAILED ?? 0}${reasons.length ? ` (${reasons.join(', ')})` : ''}`,
+    revenue: amounts(revenue) || '–',
+    vip: rate(vip),
+    regular: rate(regular),
+    decision: decisionMs.count ? `${decisionMs.p50} / ${decisionMs.p95} ms` : '–',
+  });
+  byId('today-as-of').textContent = `as of ${time(asOf)}`;
+}
+
+const rate = ({ orders, rate }) =>
+  rate === null ? '–' : `${(rate * 100).toFixed(1)} % of ${orders}`;
+
+const amounts = (revenue) => revenue.map((r) => money(r.amount, r.currency)).join(' · ');
+
+/**
+ * A column per hour: orders as a bar (confirmed ones darker), under it one bar per currency, each
+ * scaled to that currency's best hour (currencies do not add up). Each column carries what it
+ * shows in data attributes and says it in a title.
+ */
+function drawHours(items) {
+  const { column, pad, orders, gap, revenue, labels } = CHART;
+  const mostOrders = Math.max(1, ...items.map((item) => item.orders));
+  const currencies = [...new Set(items.flatMap((item) => item.revenue.map((r) => r.currency)))];
+  currencies.sort();
+  const best = currencies.map((currency) =>
+    Math.max(1, ...items.map((item) => amountIn(item, currency))),
+  );
+  const chart = byId('today-chart');
+  chart.setAttribute('viewBox', `0 0 ${items.length * column} ${orders + gap + revenue + labels}`);
+  chart.replaceChildren(
+    ...items.map((item, index) => {
+      const x = index * column;
+      const hour = svg('g', {
+        class: 'hour',
+        'data-start': item.start,
+        'data-orders': item.orders,
+        'data-confirmed': item.confirmed,
+        'data-revenue': JSON.stringify(item.revenue),
+      });
+      const title = svg('title');
+      title.textContent = `${clock(item.start)}: ${item.orders} orders, ${item.confirmed} confirmed${
+        item.revenue.length ? `, ${amounts(item.revenue)}` : ''
+      }`;
+      hour.append(
+        title,
+        bar('orders', x + pad, orders, column - 2 * pad, (orders * item.orders) / mostOrders),
+        bar('confirmed', x + pad, orders, column - 2 * pad, (orders * item.confirmed) / mostOrders),
+      );
+      const width = (column - 2 * pad) / Math.max(1, currencies.length);
+      currencies.forEach((currency, i) => {
+        const height = (revenue * amountIn(item, currency)) / best[i];
+        hour.append(
+          bar(`revenue c${i % 4}`, x + pad + i * width, orders + gap + revenue, width, height),
+        );
+      });
+      if (index % 3 === 0) {
+        const label = svg('text', { x: x + pad, y: orders + gap + revenue + labels - 3 });
+        label.textContent = clock(item.start);
+        hour.append(label);
+      }
+      return hour;
+    }),
+  );
+  byId('today-legend').replaceChildren(
+    legend('orders', `orders per hour, up to ${mostOrders}`),
+    legend('confirmed', 'confirmed'),
+    ...currencies.map((currency, i) =>
+      legend(`revenue c${i % 4}`, `${currency}, up to ${money(best[i], currency)}`),
+    ),
+  );
+}
+
+/** A bar standing on `base`. */
+const bar = (kind, x, base, width, height) =>
+  svg('rect', { class: kind, x, y: base - height, width, height });
+
+function legend(kind, text) {
+  const entry = document.createElement('span');
+  entry.className = `legend ${kind}`;
+  entry.textContent = text;
+  return entry;
+}
+
+function svg(name, attributes = {}) {
+  const element = document.createElementNS(SVG, name);
+  for (const [attribute, value] of Object.entries(attributes))
+    element.setAttribute(attribute, String(value));
+  return element;
+}
+
+const amountIn = (item, currency) => item.revenue.find((r) => r.currency === currency)?.amount ?? 0;
+
+/** `HH:MM` of an instant the API wrote with the zone's offset: its wall-clock time there. */
+const clock = (start) => start.slice(11, 16);
+
+/** `YYYY-MM-DD` of the browser's own day. */
+const localDate = (now) =>
+  [now.getFullYear(), now.getMonth() + 1, now.getDate()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join('-');
 
 // --- Queue and page ------------------------------------------------------------------------
 
