@@ -4,15 +4,19 @@
  * live, stock and queue figures, hostile product names shown as text, resuming after the server
  * ends an expired session, and the board's sign-in round trip and session keeper. Access tokens
  * live 3 s here, so sessions expire again and again while the page runs. Then the same dashboard
- * flow through the project's Nginx template with two API replicas and a worker process.
+ * flow through the project's Nginx template with two API replicas and a worker process. Last, the
+ * Today panel against the sales reports (docs/REPORTS.md), in a browser of another time zone.
  */
+import { getConnectionToken } from '@nestjs/mongoose';
 import type { AddressInfo } from 'node:net';
-import mongoose from 'mongoose';
+import { isDeepStrictEqual } from 'node:util';
+import mongoose, { Connection } from 'mongoose';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import { AppProcess, startAppProcess } from '../tools/harness/app-process.js';
 import { RunningNginx, startNginx } from '../tools/harness/nginx.js';
 import { freePort, removeDeploymentKeys } from '../tools/harness/services.js';
 import { chromiumBinary } from '../tools/harness/system.js';
+import { seedOrders } from '../tools/seed-orders.js';
 import { waitFor } from '../tools/harness/wait.js';
 import {
   FetchHttp,
@@ -493,4 +497,191 @@ describe('the staff dashboard behind Nginx (two API replicas, a worker process)'
     expect(log.errors).toEqual([]);
     await page.context().close();
   });
+});
+
+/** The zone of the browser that reads the Today panel: its day is not the test machine's UTC day. */
+const ZONE = 'Europe/Berlin';
+
+type Amounts = Array<{ currency: string; amount: number }>;
+
+/** What the test reads of the page's elements (the specs are compiled without the DOM's types). */
+interface Shown {
+  getAttribute(name: string): string | null;
+  querySelector(selectors: string): Shown | null;
+  textContent: string | null;
+}
+
+interface ReportSummary {
+  range: { start: string };
+  orders: {
+    total: number;
+    byStatus: Record<string, number>;
+    byFailureReason: Record<string, number>;
+  };
+  revenue: Amounts;
+  vip: { orders: number; confirmed: number; rate: number | null };
+  regular: { orders: number; confirmed: number; rate: number | null };
+  decisionMs: { p50: number | null; p95: number | null; count: number };
+}
+
+interface HourSeries {
+  items: Array<{ start: string; orders: number; confirmed: number; revenue: Amounts }>;
+}
+
+describe("the dashboard's Today panel, from the sales reports", () => {
+  let app: TestApp;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // The rollups run on the workers' schedule: here often, and up to the present.
+    app = await createTestApp('dashboard-today', {
+      env: { REPORTS_ROLLUP_INTERVAL_MS: '500', REPORTS_ROLLUP_LAG_MS: '0' },
+    });
+    await app.app.listen(0);
+    const { port } = app.app.getHttpServer().address() as AddressInfo;
+    base = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({ executablePath: chromiumBinary(), args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it("draws today's hours in the browser's zone as the reports give them, and counts a new order live", async () => {
+    const http = await admin(base);
+    // Today in ZONE: the routes' default day.
+    const report = async <T>(route: string, query: Record<string, string> = {}): Promise<T> => {
+      const params = new URLSearchParams({ tz: ZONE, ...query });
+      const answer = await http.send('GET', `/admin/reports/${route}?${params.toString()}`);
+      if (answer.status !== 200) throw new Error(`${route}: ${answer.status}`);
+      return answer.body as T;
+    };
+    const summary = () => report<ReportSummary>('summary');
+    const hours = () => report<HourSeries>('series', { interval: 'hour' });
+
+    // A couple of thousand orders over today in the zone, from its first instant until now.
+    const db = app.get<Connection>(getConnectionToken()).db;
+    if (!db) throw new Error('no database');
+    const seeded = await seedOrders(db, {
+      orders: 2000,
+      from: new Date((await summary()).range.start),
+      to: new Date(),
+      seed: 15,
+      currencies: ['EUR', 'USD'],
+    });
+    await waitFor(async () => (await summary()).orders.total === seeded.inserted, {
+      what: 'the rollups to cover the seeded orders',
+      timeoutMs: 30_000,
+    });
+    const series = await hours();
+    expect(series.items.reduce((sum, hour) => sum + hour.orders, 0)).toBe(seeded.inserted);
+
+    const page = await (await browser.newContext({ timezoneId: ZONE, locale: 'en-US' })).newPage();
+    const log = watch(page);
+    await page.goto(`${base}/dashboard/`);
+    await signInOnPage(page, ADMIN.email, ADMIN.password);
+    const reports = async () => ({
+      hours: (await hours()).items,
+      figures: figures(await summary()),
+    });
+    const shown = await panelShows(page, reports);
+    expect(shown.figures.total).toBe(String(seeded.inserted));
+    // Every hour of today there, the first one at the zone's midnight.
+    expect(shown.hours.length).toBeGreaterThanOrEqual(23);
+    expect(shown.hours[0]?.start).toMatch(/T00:00:00\+0[12]:00$/);
+
+    // One more order, placed through the API: the panel counts it, without a reload.
+    const product = await createProduct(http, { quantity: 1 });
+    const buyer = await newAccount(base);
+    await placeOrder(buyer.http, [{ productId: product.id, quantity: 1 }]);
+    await shows(page.locator('#today [data-field=total]'), String(seeded.inserted + 1));
+    await panelShows(page, reports);
+    expect(log.navigations).toHaveLength(1);
+    expect(log.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  /** The panel's figures as the page writes them (en-US), from the summary route's answer. */
+  function figures(summary: ReportSummary): Record<string, string> {
+    const { orders, revenue, vip, regular, decisionMs } = summary;
+    const money = ({ currency, amount }: Amounts[number]) => {
+      const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+      return format.format(amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
+    };
+    const rate = (group: ReportSummary['vip']) =>
+      group.rate === null ? '–' : `${(group.rate * 100).toFixed(1)} % of ${group.orders}`;
+    const reasons = Object.entries(orders.byFailureReason).map(([reason, n]) => `${reason} ${n}`);
+    return {
+      total: String(orders.total),
+      confirmed: String(vip.confirmed + regular.confirmed),
+      failed: `${orders.byStatus.FAILED ?? 0}${reasons.length ? ` (${reasons.join(', ')})` : ''}`,
+      revenue: revenue.map(money).join(' · ') || '–',
+      vip: rate(vip),
+      regular: rate(regular),
+      decision: decisionMs.count ? `${decisionMs.p50} / ${decisionMs.p95} ms` : '–',
+    };
+  }
+
+  /**
+   * Waits until the panel shows what the routes answer (read again at each try, as the rollups
+   * move on): its figures, and a column per hour whose data attributes are the series' item and
+   * whose orders bar is as tall, relative to the tallest, as its orders relative to the most.
+   */
+  async function panelShows(
+    page: Page,
+    reports: () => Promise<{ hours: HourSeries['items']; figures: Record<string, string> }>,
+  ): Promise<{ hours: HourSeries['items']; figures: Record<string, string> }> {
+    let last: { page: unknown; routes: unknown } | undefined;
+    const drawn = async () => ({
+      hours: await page.locator('#today-chart g.hour').evaluateAll((columns: Shown[]) => {
+        const height = (column: Shown) =>
+          Number(column.querySelector('rect.orders')?.getAttribute('height'));
+        const tallest = Math.max(...columns.map(height));
+        return columns.map((column) => ({
+          start: column.getAttribute('data-start'),
+          orders: Number(column.getAttribute('data-orders')),
+          confirmed: Number(column.getAttribute('data-confirmed')),
+          revenue: JSON.parse(column.getAttribute('data-revenue') ?? 'null') as unknown,
+          titled: column
+            .querySelector('title')
+            ?.textContent?.includes(` ${column.getAttribute('data-orders')} orders`),
+          height: Math.round((1000 * height(column)) / tallest),
+        }));
+      }),
+      figures: Object.fromEntries(
+        await page
+          .locator('#today [data-field]')
+          .evaluateAll((cells: Shown[]) =>
+            cells.map((cell) => [cell.getAttribute('data-field'), cell.textContent]),
+          ),
+      ) as Record<string, string>,
+    });
+    try {
+      return await waitFor(
+        async () => {
+          const routes = await reports();
+          const most = Math.max(...routes.hours.map((hour) => hour.orders));
+          const expected = {
+            hours: routes.hours.map((hour) => ({
+              ...hour,
+              titled: true,
+              height: Math.round((1000 * hour.orders) / most),
+            })),
+            figures: routes.figures,
+          };
+          last = { page: await drawn(), routes: expected };
+          return isDeepStrictEqual(last.page, last.routes) && routes;
+        },
+        {
+          what: 'the Today panel to show what the reports answer',
+          timeoutMs: 20_000,
+          intervalMs: 250,
+        },
+      );
+    } catch (error) {
+      expect(last?.page).toEqual(last?.routes); // says where they differ
+      throw error;
+    }
+  }
 });
