@@ -13,7 +13,7 @@ import type { OrderStatus } from '../src/order/domain/order-state.js';
 import type { Product } from '../src/stock/product.schema.js';
 import { decisionBucketUpperMs } from '../src/reports/domain/decision-histogram.js';
 import { waitFor } from '../tools/harness/wait.js';
-import { TestApp, createTestApp } from './support/app.js';
+import { TestApp, createTestApp, testEnv } from './support/app.js';
 import { csvProblems, parseCsv } from './support/csv.js';
 import {
   DAY,
@@ -94,8 +94,31 @@ function todayIn(tz: string): string {
 
 type Params = Record<string, string>;
 
+/** The order as written now: its last write is stamped with the time of writing. */
+function writtenNow(order: StoredOrder): StoredOrder {
+  return { ...order, updatedAt: new Date() };
+}
+
+/**
+ * How far behind now the rollups read changes. Not 0: a write is stamped (updatedAt) before it
+ * reaches the database, and a run that starts in between and reads before it lands moves its
+ * watermark past it for good (only a rebuild would see it). The test's raw writes are stamped the
+ * same way, so with no lag they would race the 500 ms scheduler; the lag need only exceed how
+ * long a write takes here.
+ */
+const LAG_MS = 250;
+
 describe('sales reports: every report against a brute force over the raw orders', () => {
+  const env = testEnv('reports', {
+    REPORTS_ROLLUP_INTERVAL_MS: '500',
+    REPORTS_ROLLUP_LAG_MS: String(LAG_MS),
+    // The raw PENDING orders stay PENDING: the recovery sweep runs at start-up, before they
+    // exist, and not again during the suite.
+    ORDER_SWEEP_INTERVAL_MS: '3600000',
+  });
   let app: TestApp;
+  /** A second worker on the same database and queues: rollup runs meet as in production. */
+  let worker: TestApp;
   let admin: request.Agent;
   let staff: request.Agent;
   let shopper: Shopper;
@@ -105,15 +128,8 @@ describe('sales reports: every report against a brute force over the raw orders'
   const factory = new OrderFactory(15);
 
   beforeAll(async () => {
-    app = await createTestApp('reports', {
-      env: {
-        REPORTS_ROLLUP_INTERVAL_MS: '500',
-        REPORTS_ROLLUP_LAG_MS: '0',
-        // The raw PENDING orders stay PENDING: no recovery sweep sends them to the workers
-        // (it runs once at start-up, before they exist).
-        ORDER_SWEEP_INTERVAL_MS: '3600000',
-      },
-    });
+    app = await createTestApp('reports', { env });
+    worker = await createTestApp('reports', { env: { ...env, APP_ROLE: 'worker' } });
     mongo = new MongoClient(app.config.mongodbUri);
     await mongo.connect();
     orders = mongo.db().collection<StoredOrder>('orders');
@@ -121,10 +137,13 @@ describe('sales reports: every report against a brute force over the raw orders'
     admin = await signInAdmin(app);
     staff = await staffMember(app, admin);
 
+    // A year of orders, written now: each stamped with the time of its write, as the product
+    // stamps every write it makes.
     const seeded = seedOrders(factory);
     const latest = Math.max(...seeded.flatMap((o) => o.history.map((e) => e.at.getTime())));
-    expect(new Date(latest).getTime()).toBeLessThan(Date.now());
-    await orders.insertMany(seeded);
+    expect(latest).toBeLessThan(Date.now());
+    for (let i = 0; i < seeded.length; i += 50)
+      await orders.insertMany(seeded.slice(i, i + 50).map(writtenNow));
     await products.insertMany(
       [...PRODUCTS, ...TIED].flatMap((p) =>
         p.catalogName ? [catalogDocument({ ...p, catalogName: p.catalogName })] : [],
@@ -174,6 +193,7 @@ describe('sales reports: every report against a brute force over the raw orders'
 
   afterAll(async () => {
     await mongo?.close();
+    await worker?.app.close();
     await app?.close();
   });
 
@@ -189,11 +209,11 @@ describe('sales reports: every report against a brute force over the raw orders'
   }
 
   /**
-   * Waits for a rollup run that started after now, i.e. after every change made so far: the
-   * reports are then expected to count each of them.
+   * Waits for a rollup run that read every change made so far (it started more than the lag after
+   * now): the reports are then expected to count each of them.
    */
   async function rollupsCaughtUp(): Promise<void> {
-    const since = Date.now();
+    const since = Date.now() + LAG_MS;
     await waitFor(
       async () => {
         const res = await admin.get('/admin/reports/status');
@@ -335,7 +355,7 @@ describe('sales reports: every report against a brute force over the raw orders'
       Date.parse('2026-11-01T06:00:00Z'),
     ]);
     expect(daysIn('2024-01-01', '2026-12-31')).toBe(1096);
-    // Nearest rank on integers: 95% of 20 is rank 19 (Math.ceil(0.95 * 20) is 20 in floating point).
+    // Nearest rank, on integers: the smallest rank holding at least p% of the values.
     const oneToTwenty = Array.from({ length: 20 }, (_, i) => i + 1);
     expect([nearestRank(oneToTwenty, 50), nearestRank(oneToTwenty, 95)]).toEqual([10, 19]);
     expect(nearestRank([7], 95)).toBe(7);
@@ -406,10 +426,9 @@ describe('sales reports: every report against a brute force over the raw orders'
       [dayStart('2026-03-29', 'Europe/Berlin'), 'PENDING'],
     ];
     await orders.insertMany(
-      late.map(([at, fate], i) => ({
-        ...factory.order({ at, fate, decisionMs: DECISION_MS[i * 3] ?? 5 }),
-        updatedAt: new Date(),
-      })),
+      late.map(([at, fate], i) =>
+        writtenNow(factory.order({ at, fate, decisionMs: DECISION_MS[i * 3] ?? 5 })),
+      ),
     );
 
     // (b) Old orders cancelled (and one reopened) now, written as the product writes them.

@@ -146,7 +146,8 @@ export function csvProblems(
       if (extra.length > 0) say(`row ${JSON.stringify(row)} has more than two cells`);
       if (listed.has(metric)) say(`metric ${metric} twice`);
       listed.set(metric, value);
-      const want = expected.get(metric) ?? absentMetric(metric);
+      // The range's fields may be listed without their `range.` prefix (`from`, `to`, `tz`).
+      const want = expected.get(metric) ?? expected.get(`range.${metric}`) ?? absentMetric(metric);
       if (want === undefined && metric !== 'asOf') say(`metric ${metric} is not in the JSON`);
       else if (want !== undefined && value !== want && metric !== 'asOf')
         say(`${metric}: CSV ${JSON.stringify(value)}, JSON ${JSON.stringify(want)}`);
