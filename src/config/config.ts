@@ -249,7 +249,7 @@ export function loadConfig(env: Env): AppConfig {
     },
     reports: {
       rollupIntervalMs: integer(env, 'REPORTS_ROLLUP_INTERVAL_MS', 10_000, 100, 3_600_000),
-      rollupLagMs: integer(env, 'REPORTS_ROLLUP_LAG_MS', 30_000, 0, 3_600_000),
+      rollupLagMs: integer(env, 'REPORTS_ROLLUP_LAG_MS', 30_000, 100, 3_600_000),
     },
     queue: {
       prefix: queuePrefix,

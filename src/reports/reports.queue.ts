@@ -47,12 +47,14 @@ export class ReportsQueue {
   async runNow(rebuild: boolean): Promise<Job<RollupJobData>> {
     return this.queue.add(
       ROLLUP_JOB,
-      { rebuild },
+      { rebuild, requested: true },
+      // Retried while another run holds the lease: exponential from 1 s over 12 attempts, longer
+      // than a rebuild of a year of orders.
       {
         removeOnComplete: 100,
         removeOnFail: 100,
-        attempts: 3,
-        backoff: { type: 'fixed', delay: 1000 },
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 1000 },
       },
     );
   }

@@ -6,7 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { ObjectId } from 'mongodb';
-import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, Filter, WithoutId } from 'mongodb';
 import { Model } from 'mongoose';
 import { nativeCollection } from '../common/native-collection.js';
 import { Order } from '../order/order.schema.js';
@@ -122,40 +122,40 @@ export class ReportsRepository {
   ): Promise<void> {
     if (blocks.length === 0) return;
     const computedAt = new Date();
-    const tallies: AnyBulkWriteOperation<RollupDoc>[] = blocks.map((block) =>
-      block.tally.orders === 0
-        ? { deleteOne: { filter: { _id: block.id } } }
-        : {
+    // A block with nothing to keep has no document: replaced when it has, deleted when not.
+    const write = <T extends { _id: string }>(
+      id: string,
+      content: Omit<T, '_id' | 'computedAt'> | undefined,
+    ): AnyBulkWriteOperation<T> =>
+      content
+        ? {
             replaceOne: {
-              filter: { _id: block.id },
-              replacement: {
-                level: block.level,
-                start: block.start,
-                tally: block.tally,
-                computedAt,
-              },
+              filter: { _id: id } as Filter<T>,
+              replacement: { ...content, computedAt } as unknown as WithoutId<T>,
               upsert: true,
             },
-          },
+          }
+        : { deleteOne: { filter: { _id: id } as Filter<T> } };
+    await this.rollups.bulkWrite(
+      blocks.map((b) =>
+        write<RollupDoc>(
+          b.id,
+          b.tally.orders > 0 ? { level: b.level, start: b.start, tally: b.tally } : undefined,
+        ),
+      ),
+      { ordered: false },
     );
-    const products: AnyBulkWriteOperation<ProductRollupDoc>[] = blocks.map((block) =>
-      Object.keys(block.products).length === 0
-        ? { deleteOne: { filter: { _id: block.id } } }
-        : {
-            replaceOne: {
-              filter: { _id: block.id },
-              replacement: {
-                level: block.level,
-                start: block.start,
-                products: block.products,
-                computedAt,
-              },
-              upsert: true,
-            },
-          },
+    await this.productRollups.bulkWrite(
+      blocks.map((b) =>
+        write<ProductRollupDoc>(
+          b.id,
+          Object.keys(b.products).length > 0
+            ? { level: b.level, start: b.start, products: b.products }
+            : undefined,
+        ),
+      ),
+      { ordered: false },
     );
-    await this.rollups.bulkWrite(tallies, { ordered: false });
-    await this.productRollups.bulkWrite(products, { ordered: false });
   }
 
   async clearRollups(): Promise<void> {

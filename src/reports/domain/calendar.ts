@@ -48,8 +48,9 @@ export function reportRange(
     throw new RangeProblem('tz', `must be an IANA time zone such as Europe/Berlin (got "${tz}")`);
   const to = query.to ?? DateTime.fromJSDate(now, { zone: tz }).toISODate() ?? '';
   const from = query.from ?? to;
-  const first = localDay('from', from, tz);
+  // `to` first: `from` defaults to it, and a bad `to` is the caller's mistake to name.
   const last = localDay('to', to, tz);
+  const first = localDay('from', from, tz);
   if (first > last) throw new RangeProblem('from', `must not be after to (${from} > ${to})`);
   const days = Math.round(last.diff(first, 'days').days) + 1;
   const maxDays = interval === 'hour' ? MAX_HOUR_SERIES_DAYS : MAX_RANGE_DAYS;

@@ -1,14 +1,15 @@
 /**
  * Time from acceptance to decision, kept as a histogram that can be added up (and subtracted) across
  * rollups: bucket `i` holds the times in (1.05^(i-1), 1.05^i] ms, bucket 0 those up to 1 ms. A
- * percentile read from it is the upper bound of the bucket holding the exact value: at most 5% above.
+ * percentile read from it is the upper bound of the bucket holding the exact value, rounded up to a
+ * whole millisecond: at most 5% (or 1 ms) above.
  */
 
 /** Bucket index → count. Keys are strings so the histogram is a MongoDB subdocument as it is. */
 export type DecisionHistogram = Record<string, number>;
 
 const GROWTH = 1.05;
-/** About 13 days: anything slower counts there. */
+/** About 455 days (1.05^500 ms): anything slower counts as that. */
 const LAST_BUCKET = 500;
 
 export function decisionBucket(ms: number): number {
