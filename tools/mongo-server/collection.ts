@@ -8,7 +8,7 @@ import { calculateObjectSize, Binary, UUID } from 'bson';
 import { Query } from 'mingo';
 import { ErrorCodes, MongoServerError, badValue } from './errors.js';
 import { Index, IndexEntry, IndexSpec, sameIndexOptions } from './indexes.js';
-import { equalityConditions, idLookupValues, indexLookup } from './planner.js';
+import { dateRangeLookup, equalityConditions, idLookupValues, indexLookup } from './planner.js';
 import { Document, isPlainObject, keyOf } from './values.js';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
@@ -122,8 +122,10 @@ export class Collection {
     const equalities = equalityConditions(filter);
     const ids = equalities.get('_id');
     if (ids) return this.byIds(ids);
-    if (equalities.size === 0 || this.indexes.size === 0) return this.docs.values();
-    const found = indexLookup(this.indexes.values(), equalities);
+    if (this.indexes.size === 0) return this.docs.values();
+    const found =
+      (equalities.size > 0 ? indexLookup(this.indexes.values(), equalities) : undefined) ??
+      dateRangeLookup(this.indexes.values(), filter);
     return found ? this.fetch(found) : this.docs.values();
   }
 

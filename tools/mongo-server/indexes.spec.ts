@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Index, defaultIndexName, validateIndexSpec } from './indexes.js';
 import { keyOf } from './values.js';
 
@@ -150,5 +151,60 @@ describe('validateIndexSpec', () => {
       name: 'ab',
     });
     expect(defaultIndexName({ a: 1, 'b.c': -1 })).toBe('a_1_b.c_-1');
+  });
+});
+
+describe('date ranges on the first field', () => {
+  it('finds exactly the documents whose date is in range, after any adds and removes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.integer({ min: 0, max: 30 }),
+            at: fc.oneof(
+              fc.integer({ min: 0, max: 50 }),
+              fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 3 }),
+            ),
+            remove: fc.boolean(),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: -1, max: 51 }),
+        fc.integer({ min: -1, max: 51 }),
+        fc.boolean(),
+        fc.boolean(),
+        (steps, lo, hi, loInclusive, hiInclusive) => {
+          const byDate = index({ key: { at: 1, n: -1 } });
+          const docs = new Map<number, Record<string, unknown>>();
+          const dated = (at: number | number[]) =>
+            Array.isArray(at) ? at.map((t) => new Date(t)) : new Date(at);
+          for (const step of steps) {
+            const current = docs.get(step.id);
+            if (current) byDate.remove(current, keyOf(step.id));
+            docs.delete(step.id);
+            if (step.remove) continue;
+            const doc = { _id: step.id, at: dated(step.at), n: step.id };
+            byDate.add(doc, keyOf(step.id));
+            docs.set(step.id, doc);
+          }
+          const inRange = (t: number) =>
+            (loInclusive ? t >= lo : t > lo) && (hiInclusive ? t <= hi : t < hi);
+          const expected = [...docs.values()]
+            .filter((doc) =>
+              ([] as Date[]).concat(doc.at as Date | Date[]).some((d) => inRange(d.getTime())),
+            )
+            .map((doc) => keyOf(doc._id))
+            .sort();
+          const found = [
+            ...byDate.dateRangeIds({
+              min: { ms: lo, inclusive: loInclusive },
+              max: { ms: hi, inclusive: hiInclusive },
+            }),
+          ];
+          expect(found.length).toBe(new Set(found).size);
+          expect(found.sort()).toEqual(expected);
+        },
+      ),
+    );
   });
 });

@@ -87,6 +87,13 @@ export class Index {
    * fields): then every update recomputes its entries.
    */
   readonly dependsOn?: ReadonlySet<string>;
+  /**
+   * The distinct dates of the first field, ascending, with their keys: a range of dates on that
+   * field (`createdAt: {$gte, $lt}`) is read from the index as mongod reads a B-tree, instead of
+   * scanning the collection. Values arrive mostly in order (acceptance times), so keeping the array
+   * sorted is an append.
+   */
+  private readonly firstDates: Array<{ ms: number; key: string }> = [];
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
@@ -149,6 +156,9 @@ export class Index {
 
   add(doc: Document, idKey: string, entries = this.entriesFor(doc)): void {
     for (const entry of entries) {
+      const [first] = entry.values;
+      if (first instanceof Date && !this.byPrefix[0].has(entry.parts[0] ?? ''))
+        this.addFirstDate(first.getTime(), entry.parts[0] ?? '');
       this.eachPrefix(entry, (map, key) => addTo(map, key, idKey));
     }
   }
@@ -156,7 +166,47 @@ export class Index {
   remove(doc: Document, idKey: string, entries = this.entriesFor(doc)): void {
     for (const entry of entries) {
       this.eachPrefix(entry, (map, key) => removeFrom(map, key, idKey));
+      const [first] = entry.values;
+      if (first instanceof Date && !this.byPrefix[0].has(entry.parts[0] ?? ''))
+        this.removeFirstDate(first.getTime());
     }
+  }
+
+  /**
+   * Ids of the documents whose first field is a date within the bounds (each undefined for an open
+   * end), each once: a superset is never needed, the whole filter is tested afterwards anyway.
+   */
+  *dateRangeIds(bounds: DateBounds): Iterable<string> {
+    const dates = this.firstDates;
+    let i = firstAtLeast(dates, bounds.min?.ms ?? -Infinity);
+    if (bounds.min && !bounds.min.inclusive && dates[i]?.ms === bounds.min.ms) i++;
+    const seen = new Set<string>();
+    for (; i < dates.length; i++) {
+      const date = dates[i];
+      if (!date) break;
+      if (
+        bounds.max &&
+        (date.ms > bounds.max.ms || (!bounds.max.inclusive && date.ms === bounds.max.ms))
+      )
+        break;
+      for (const id of holdersOf(this.byPrefix[0], date.key)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield id;
+      }
+    }
+  }
+
+  private addFirstDate(ms: number, key: string): void {
+    const dates = this.firstDates;
+    const last = dates[dates.length - 1];
+    if (!last || last.ms < ms) dates.push({ ms, key });
+    else dates.splice(firstAtLeast(dates, ms), 0, { ms, key });
+  }
+
+  private removeFirstDate(ms: number): void {
+    const i = firstAtLeast(this.firstDates, ms);
+    if (this.firstDates[i]?.ms === ms) this.firstDates.splice(i, 1);
   }
 
   private eachPrefix(entry: IndexEntry, apply: (map: IdMap, key: string) => void): void {
@@ -230,6 +280,23 @@ export class Index {
       { keyPattern: this.spec.key, keyValue },
     );
   }
+}
+
+/** Bounds on a date: `min` and `max` each given or open, inclusive or not. */
+export interface DateBounds {
+  min?: { ms: number; inclusive: boolean };
+  max?: { ms: number; inclusive: boolean };
+}
+
+/** The index of the first date at or after `ms` (binary search). */
+function firstAtLeast(dates: ReadonlyArray<{ ms: number }>, ms: number): number {
+  let [lo, hi] = [0, dates.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((dates[mid]?.ms ?? Infinity) < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function dedupe(values: unknown[]): unknown[] {

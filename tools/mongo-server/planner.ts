@@ -5,6 +5,7 @@
  * superset; these rules keep it one.
  */
 import { Index, indexable } from './indexes.js';
+import type { DateBounds } from './indexes.js';
 import { Document, isOperatorObject, isPlainObject, keyOf } from './values.js';
 
 /**
@@ -139,4 +140,41 @@ function distinctValues(values: unknown[]): unknown[] {
     if (!seen.has(key)) seen.set(key, value);
   }
   return [...seen.values()];
+}
+
+/**
+ * A top-level condition that bounds a path by dates and nothing else (`{createdAt: {$gte: d1,
+ * $lt: d2}}`, one bound or both), and a full index (no partial filter: it would miss documents)
+ * whose first field is that path: the documents in range are read from it. Undefined when the
+ * filter has no such condition or no index fits.
+ */
+export function dateRangeLookup(
+  indexes: Iterable<Index>,
+  filter: Document,
+): Iterable<string> | undefined {
+  for (const [path, cond] of Object.entries(filter)) {
+    if (path.startsWith('$') || !isOperatorObject(cond)) continue;
+    const bounds = dateBounds(cond);
+    if (!bounds) continue;
+    for (const index of indexes)
+      if (index.lookupable && !index.spec.partialFilterExpression && index.fields[0] === path)
+        return index.dateRangeIds(bounds);
+  }
+  return undefined;
+}
+
+function dateBounds(cond: Document): DateBounds | undefined {
+  const bounds: DateBounds = {};
+  for (const [op, value] of Object.entries(cond)) {
+    if (!(value instanceof Date)) return undefined;
+    const ms = value.getTime();
+    if (op === '$gte' || op === '$gt') {
+      if (bounds.min) return undefined;
+      bounds.min = { ms, inclusive: op === '$gte' };
+    } else if (op === '$lte' || op === '$lt') {
+      if (bounds.max) return undefined;
+      bounds.max = { ms, inclusive: op === '$lte' };
+    } else return undefined;
+  }
+  return bounds.min || bounds.max ? bounds : undefined;
 }
