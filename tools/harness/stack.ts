@@ -73,6 +73,11 @@ export interface StackOptions {
   ownRedis?: boolean;
   /** Own an offline MongoDB server (with --dbpath) that the scenario may restop. */
   ownMongo?: boolean;
+  /**
+   * Node.js options for the offline MongoDB server this stack starts, e.g. a heap for a large
+   * data set: it holds every document and index entry in memory (about 6 KB per seeded order).
+   */
+  mongoNodeArgs?: string[];
   env?: Record<string, string>;
   /**
    * Write a V8 CPU profile of every app process and of the offline MongoDB server here
@@ -153,6 +158,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const profileDir = options.profileDir ?? process.env.LOAD_PROFILE_DIR;
   const profiling = (role: string): string[] =>
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`] : [];
+  const mongoNodeArgs = [...(options.mongoNodeArgs ?? []), ...profiling('mongo')];
   const stoppers: Array<() => Promise<void>> = [];
   let mongo: Service & {
     restart?: (downMs: number) => Promise<void>;
@@ -161,7 +167,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.ownMongo && !process.env.MONGODB_URI) {
     const port = await freePort();
     const dbPath = path.join(scratch, 'mongo');
-    let server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
+    let server = await startOfflineMongo({ port, dbPath, nodeArgs: mongoNodeArgs });
     mongo = {
       url: server.url,
       pid: () => server.process.child.pid,
@@ -170,11 +176,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       restart: async (downMs) => {
         await server.stop();
         await new Promise((resolve) => setTimeout(resolve, downMs));
-        server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
+        server = await startOfflineMongo({ port, dbPath, nodeArgs: mongoNodeArgs });
       },
     };
   } else {
-    const resolved = await resolveMongo({ nodeArgs: profiling('mongo') });
+    const resolved = await resolveMongo({ nodeArgs: mongoNodeArgs });
     mongo = {
       ...resolved,
       pid: () => ('process' in resolved ? (resolved as OfflineMongo).process.child.pid : undefined),
