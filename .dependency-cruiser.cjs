@@ -62,10 +62,22 @@ module.exports = {
     {
       name: 'domain-is-plain',
       comment:
-        'domain/ holds plain functions with exhaustive unit tests: no framework, database or queue.',
+        'domain/ holds plain functions with exhaustive unit tests: no framework, database or queue. ' +
+        'Luxon (calendar arithmetic in IANA zones, no I/O) is as plain as the standard library; ' +
+        'specs may use fast-check.',
       severity: 'error',
-      from: { path: '^src/[^/]+/domain/' },
-      to: { path: '^(node_modules|src/(?![^/]+/domain/))' },
+      from: { path: '^src/[^/]+/domain/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '^(node_modules|src/(?![^/]+/domain/))', pathNot: '^node_modules/luxon/' },
+    },
+    {
+      name: 'domain-specs-are-plain',
+      comment: 'Domain specs: the domain, jest and fast-check, nothing else.',
+      severity: 'error',
+      from: { path: '^src/[^/]+/domain/.+\\.spec\\.ts$' },
+      to: {
+        path: '^(node_modules|src/(?![^/]+/domain/))',
+        pathNot: '^node_modules/(fast-check|@jest|@types/jest)/',
+      },
     },
     {
       name: 'product-uses-runtime-dependencies',

@@ -17,6 +17,8 @@ import { UsersModule } from './users/users.module.js';
 import { OrderAdminController } from './order/order-admin.controller.js';
 import { UserRolesController } from './auth/user-roles.controller.js';
 import { UserSearchController } from './users/user-search.controller.js';
+import { ReportsController } from './reports/reports.controller.js';
+import { ReportsModule } from './reports/reports.module.js';
 
 /**
  * The storefront and admin HTTP surface, present in the `api` and `all` roles. Every route needs
@@ -35,6 +37,7 @@ import { UserSearchController } from './users/user-search.controller.js';
     RateLimitModule,
     AdminModule,
     LiveEventsModule,
+    ReportsModule,
   ],
   controllers: [
     AuthController,
@@ -45,6 +48,7 @@ import { UserSearchController } from './users/user-search.controller.js';
     OrderController,
     OrderAdminController,
     DeadLetterController,
+    ReportsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: JwtAuthGuard },

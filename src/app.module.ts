@@ -10,6 +10,7 @@ import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrderWorkerModule } from './order/order-worker.module.js';
+import { ReportsWorkerModule } from './reports/reports-worker.module.js';
 
 /** The application for one role: `api` serves HTTP, `worker` runs the processors, `all` both. */
 @Module({})
@@ -31,7 +32,7 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         ...(servesApi ? [ApiModule] : []),
-        ...(runsWorkers ? [OrderWorkerModule] : []),
+        ...(runsWorkers ? [OrderWorkerModule, ReportsWorkerModule] : []),
       ],
     };
   }

@@ -121,7 +121,7 @@ describe('admin operations', () => {
       const res = await admin.get('/admin/queues/api/queues').expect(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       const queues = (res.body as { queues: Array<Record<string, unknown>> }).queues;
-      expect(queues.map((q) => q.name).sort()).toEqual(['orders', 'orders-dlq']);
+      expect(queues.map((q) => q.name).sort()).toEqual(['orders', 'orders-dlq', 'reports']);
       for (const queue of queues) {
         expect(queue).toMatchObject({
           readOnlyMode: true,

@@ -76,7 +76,11 @@ describe('hostile input (fast-check, every route)', () => {
     if (!db) throw new Error('no database');
     const digest = (value: unknown) =>
       createHash('sha256').update(JSON.stringify(value)).digest('hex');
-    const names = (await db.listCollections().toArray()).map((c) => c.name);
+    // The reports' rollups are derived from the orders by a scheduled worker job, which writes its
+    // progress on every run whatever the requests do; the orders they come from are compared.
+    const names = (await db.listCollections().toArray())
+      .map((c) => c.name)
+      .filter((name) => !name.startsWith('report_'));
     const entries = await Promise.all(
       names.map(
         async (name) => [name, digest(await db.collection(name).find({}).toArray())] as const,

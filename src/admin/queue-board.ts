@@ -20,6 +20,7 @@ import { AccessTokenVerifier } from '../auth/access-token.js';
 import { requireRole } from '../auth/require-role.js';
 import type { AppConfig } from '../config/config.js';
 import { DEAD_LETTER_QUEUE, ORDER_QUEUE } from '../order/order.queue.js';
+import { REPORTS_QUEUE } from '../reports/reports.queue.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -42,7 +43,7 @@ export function mountQueueBoard(
     // Read-only: the board is for looking. Its job actions (retry, edit data, clean) would change
     // the queues behind MongoDB's back; a dead-lettered order is retried through
     // POST /admin/dlq/{jobId}/retry, which reopens the order before it re-queues the job.
-    queues: [ORDER_QUEUE, DEAD_LETTER_QUEUE].map(
+    queues: [ORDER_QUEUE, DEAD_LETTER_QUEUE, REPORTS_QUEUE].map(
       (name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)), { readOnlyMode: true }),
     ),
     serverAdapter: board,

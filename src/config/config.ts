@@ -104,6 +104,13 @@ export interface AppConfig {
     /** How often staff sockets are sent a queue summary. */
     summaryIntervalMs: number;
   };
+  /** Sales reports (src/reports/). */
+  reports: {
+    /** How often a worker brings the rollups up to date. */
+    rollupIntervalMs: number;
+    /** Changes younger than this wait for the next run: a write stamped earlier may still be in flight. */
+    rollupLagMs: number;
+  };
   queue: {
     prefix: string;
     workerConcurrency: number;
@@ -239,6 +246,10 @@ export function loadConfig(env: Env): AppConfig {
     events: {
       replayWindowSeconds: duration(env, 'EVENTS_REPLAY_WINDOW', '2m'),
       summaryIntervalMs: integer(env, 'EVENTS_SUMMARY_INTERVAL_MS', 2000, 100, 600_000),
+    },
+    reports: {
+      rollupIntervalMs: integer(env, 'REPORTS_ROLLUP_INTERVAL_MS', 10_000, 100, 3_600_000),
+      rollupLagMs: integer(env, 'REPORTS_ROLLUP_LAG_MS', 30_000, 100, 3_600_000),
     },
     queue: {
       prefix: queuePrefix,

@@ -140,6 +140,8 @@ OrderSchema.index(
     name: 'pending_vip_by_product',
   },
 );
+// The reports' rollup reads the orders changed since its last run (src/reports/rollup.service.ts).
+OrderSchema.index({ updatedAt: 1, _id: 1 });
 // Cancellations whose stock is not back yet: the recovery sweep finishes them.
 OrderSchema.index(
   { updatedAt: 1 },

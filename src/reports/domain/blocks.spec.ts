@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { LEVEL_MS, cover } from './blocks.js';
+
+const Q = LEVEL_MS.quarter;
+const BASE = Date.UTC(2026, 0, 1);
+
+/** What a set of signed blocks adds up to, per quarter hour: 1 inside the span, 0 outside. */
+function weights(blocks: ReturnType<typeof cover>): Map<number, number> {
+  const w = new Map<number, number>();
+  for (const block of blocks)
+    for (let t = block.start.getTime(); t < block.start.getTime() + LEVEL_MS[block.level]; t += Q)
+      w.set(t, (w.get(t) ?? 0) + block.sign);
+  return w;
+}
+
+describe('cover', () => {
+  it('adds up to every quarter of the span once and nothing else, using only complete blocks', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4 * 24 * 40 }),
+        fc.integer({ min: 0, max: 4 * 24 * 40 }),
+        fc.integer({ min: 0, max: 4 * 24 * 3 }),
+        (x, length, slack) => {
+          const a = BASE + x * Q;
+          const b = a + length * Q;
+          const limit = b + slack * Q;
+          const blocks = cover(new Date(a), new Date(b), new Date(limit));
+          for (const [t, weight] of weights(blocks)) {
+            expect(weight).toBe(t >= a && t < b ? 1 : 0);
+          }
+          for (let t = a; t < b; t += Q) expect(weights(blocks).get(t)).toBe(1);
+          for (const block of blocks)
+            expect(block.start.getTime() + LEVEL_MS[block.level]).toBeLessThanOrEqual(limit);
+        },
+      ),
+    );
+  });
+
+  it('covers a New York day with one UTC day and ten hours, not twenty-four hours', () => {
+    const a = new Date('2026-11-30T05:00:00Z');
+    const b = new Date('2026-12-01T05:00:00Z');
+    const blocks = cover(a, b);
+    expect(blocks.filter((x) => x.level === 'day')).toHaveLength(1);
+    expect(blocks.filter((x) => x.level === 'hour')).toHaveLength(10);
+    expect(blocks.filter((x) => x.level === 'quarter')).toHaveLength(0);
+  });
+
+  it('covers a Kathmandu day (+05:45) with quarters only at its ends', () => {
+    const blocks = cover(
+      new Date('2026-11-29T18:15:00Z'),
+      new Date('2026-11-30T18:15:00Z'),
+      new Date('2026-12-31T00:00:00Z'),
+    );
+    expect(blocks.filter((x) => x.level === 'quarter').length).toBeLessThanOrEqual(2);
+    expect(blocks.length).toBeLessThanOrEqual(1 + 2 * 6 + 2);
+  });
+
+  it('never reads past the limit: an open day is read by its hours', () => {
+    const blocks = cover(
+      new Date('2026-11-30T00:00:00Z'),
+      new Date('2026-11-30T18:00:00Z'),
+      new Date('2026-11-30T18:00:00Z'),
+    );
+    expect(blocks.every((x) => x.level === 'hour' && x.sign === 1)).toBe(true);
+    expect(blocks).toHaveLength(18);
+  });
+
+  it('refuses spans that do not start and end on quarter hours', () => {
+    expect(() => cover(new Date(BASE + 1), new Date(BASE + Q))).toThrow(/quarter hours/);
+  });
+});
