@@ -12,6 +12,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/config/config.js';
 import { ORDER_QUEUE } from '../../src/order/order.queue.js';
+import { REPORTS_QUEUE } from '../../src/reports/reports.queue.js';
+import type { RollupJobData } from '../../src/reports/reports.queue.js';
+import type { RollupRun } from '../../src/reports/rollup.service.js';
 import { Collection, MongoClient, ObjectId } from 'mongodb';
 import { AppProcess, startAppProcess } from './app-process.js';
 import {
@@ -311,7 +314,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /** The app's order queue as BullMQ sees it: its name and hash-tagged key prefix, as src/ sets them. */
 export function orderQueueOf(stack: Stack): Queue {
-  return new Queue(ORDER_QUEUE, {
+  return queueOf(stack, ORDER_QUEUE);
+}
+
+/** The app's reports queue (rollup runs): a scenario follows the run it asked for by its job. */
+export function reportsQueueOf(stack: Stack): Queue<RollupJobData, RollupRun> {
+  return queueOf(stack, REPORTS_QUEUE);
+}
+
+function queueOf<Data, Result>(stack: Stack, name: string): Queue<Data, Result> {
+  return new Queue<Data, Result>(name, {
     connection: { url: stack.env.REDIS_URL },
     prefix: redisKeyPrefix(stack.env.QUEUE_PREFIX),
   });
