@@ -466,6 +466,11 @@ function report(
     describe(`\`GET /admin/reports/series?interval=day\`, ${SECOND_ZONE}`, seriesZoned),
     `- brute force: every order of the range streamed from MongoDB with a projection and counted in plain code: **${bruteMs} ms** for ${brute.total.toLocaleString('en')} orders`,
     `- target (issue 15): a year's summary and per-day series, median < ${TARGET_MEDIAN_MS} ms`,
+    ...(stack.mongoDescription.startsWith('offline')
+      ? [
+          "- on the offline MongoDB server a range condition is a collection scan (its planner uses indexes for equalities only): each report's live part (orders after `coveredUntil`), each day of the rebuild and each scheduled run's look for changed orders read every order, so these times grow with the orders stored, not with the range; run with MONGODB_URI for MongoDB's own",
+        ]
+      : []),
     `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
   ];
   return { figures, checks, lines };
