@@ -12,6 +12,7 @@ import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { HOSTILE_DEFAULTS, runHostile } from './scenarios/hostile.js';
 import { LIVE_DEFAULTS, runLive } from './scenarios/live.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
+import { REPORTS_DEFAULTS, runReports } from './scenarios/reports.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
@@ -66,6 +67,13 @@ const SCENARIOS: Record<string, Scenario> = {
       connections: number(args.connections, WORK_DEFAULTS.connections),
       stock: number(args.stock, WORK_DEFAULTS.stock),
       concurrency: number(args.concurrency, WORK_DEFAULTS.concurrency),
+    }),
+  reports: (args) =>
+    runReports({
+      ...REPORTS_DEFAULTS,
+      orders: number(args.orders, REPORTS_DEFAULTS.orders),
+      days: number(args.days, REPORTS_DEFAULTS.days),
+      requests: number(args.requests, REPORTS_DEFAULTS.requests),
     }),
   backlog: (args) =>
     runBacklog({

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `seeding ${orders.toLocaleString('en')} orders accepted ${from.toISOString()} – ${to.toISOString()} into ${db.databaseName} at ${redactUrl(uri)}\n`,
     );
+    const started = Date.now();
     const result = await seedOrders(db, {
       orders,
       from,
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
       seed: wholeNumber('seed', values.seed),
       products: wholeNumber('products', values.products),
       currencies: values.currencies.split(',').map((c) => c.trim().toUpperCase()),
+      progress: (inserted) => {
+        if (inserted % 100_000 === 0 && inserted < orders)
+          process.stdout.write(
+            `  ${inserted.toLocaleString('en')} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+          );
+      },
     });
     const currencies = new Map<string, number>();
     for (const p of result.products)

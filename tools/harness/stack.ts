@@ -12,6 +12,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisKeyPrefix } from '../../src/config/config.js';
 import { ORDER_QUEUE } from '../../src/order/order.queue.js';
+import { REPORTS_QUEUE } from '../../src/reports/reports.queue.js';
+import type { RollupJobData } from '../../src/reports/reports.queue.js';
+import type { RollupRun } from '../../src/reports/rollup.service.js';
 import { Collection, MongoClient, ObjectId } from 'mongodb';
 import { AppProcess, startAppProcess } from './app-process.js';
 import {
@@ -73,6 +76,11 @@ export interface StackOptions {
   ownRedis?: boolean;
   /** Own an offline MongoDB server (with --dbpath) that the scenario may restop. */
   ownMongo?: boolean;
+  /**
+   * Node.js options for the offline MongoDB server this stack starts, e.g. a heap for a large
+   * data set: it holds every document and index entry in memory (about 6 KB per seeded order).
+   */
+  mongoNodeArgs?: string[];
   env?: Record<string, string>;
   /**
    * Write a V8 CPU profile of every app process and of the offline MongoDB server here
@@ -153,6 +161,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const profileDir = options.profileDir ?? process.env.LOAD_PROFILE_DIR;
   const profiling = (role: string): string[] =>
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, role)}`] : [];
+  const mongoNodeArgs = [...(options.mongoNodeArgs ?? []), ...profiling('mongo')];
   const stoppers: Array<() => Promise<void>> = [];
   let mongo: Service & {
     restart?: (downMs: number) => Promise<void>;
@@ -161,7 +170,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (options.ownMongo && !process.env.MONGODB_URI) {
     const port = await freePort();
     const dbPath = path.join(scratch, 'mongo');
-    let server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
+    let server = await startOfflineMongo({ port, dbPath, nodeArgs: mongoNodeArgs });
     mongo = {
       url: server.url,
       pid: () => server.process.child.pid,
@@ -170,11 +179,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       restart: async (downMs) => {
         await server.stop();
         await new Promise((resolve) => setTimeout(resolve, downMs));
-        server = await startOfflineMongo({ port, dbPath, nodeArgs: profiling('mongo') });
+        server = await startOfflineMongo({ port, dbPath, nodeArgs: mongoNodeArgs });
       },
     };
   } else {
-    const resolved = await resolveMongo({ nodeArgs: profiling('mongo') });
+    const resolved = await resolveMongo({ nodeArgs: mongoNodeArgs });
     mongo = {
       ...resolved,
       pid: () => ('process' in resolved ? (resolved as OfflineMongo).process.child.pid : undefined),
@@ -305,7 +314,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /** The app's order queue as BullMQ sees it: its name and hash-tagged key prefix, as src/ sets them. */
 export function orderQueueOf(stack: Stack): Queue {
-  return new Queue(ORDER_QUEUE, {
+  return queueOf(stack, ORDER_QUEUE);
+}
+
+/** The app's reports queue (rollup runs): a scenario follows the run it asked for by its job. */
+export function reportsQueueOf(stack: Stack): Queue<RollupJobData, RollupRun> {
+  return queueOf(stack, REPORTS_QUEUE);
+}
+
+function queueOf<Data, Result>(stack: Stack, name: string): Queue<Data, Result> {
+  return new Queue<Data, Result>(name, {
     connection: { url: stack.env.REDIS_URL },
     prefix: redisKeyPrefix(stack.env.QUEUE_PREFIX),
   });
