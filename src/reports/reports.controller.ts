@@ -156,6 +156,8 @@ export class ReportsController {
       coveredUntil: state.coveredUntil?.toISOString() ?? null,
       lastRunAt: state.lastRunAt?.toISOString() ?? null,
       lastRunMs: state.lastRunMs,
+      lastRebuildAt: state.lastRebuildAt?.toISOString() ?? null,
+      lastRebuildMs: state.lastRebuildMs,
     };
   }
 

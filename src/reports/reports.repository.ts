@@ -39,6 +39,9 @@ export interface RollupState {
   coveredUntil: Date | null;
   lastRunAt: Date | null;
   lastRunMs: number | null;
+  /** The last run that recomputed everything (asked for, or the first). */
+  lastRebuildAt: Date | null;
+  lastRebuildMs: number | null;
 }
 
 export const ROLLUPS = 'report_rollups';
@@ -171,6 +174,8 @@ export class ReportsRepository {
         coveredUntil: null,
         lastRunAt: null,
         lastRunMs: null,
+        lastRebuildAt: null,
+        lastRebuildMs: null,
       }
     );
   }

@@ -22,8 +22,12 @@ import type { RollupState } from './reports.repository.js';
 const PAGE = 20_000;
 /** A day with more dirty quarters than this is recomputed in one read of the whole day. */
 const SCAN_DAY_FROM = 8;
-/** Longer than any run; a worker that dies mid-run frees the lease after this. */
-const LEASE_MS = 10 * 60_000;
+/** A worker that dies mid-run frees the lease after this; a long run renews it as it goes. */
+const LEASE_MS = 5 * 60_000;
+const RENEW_LEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+const RELEASE_LEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 interface Computed {
   id: string;
@@ -63,20 +67,19 @@ export class RollupService {
     const leased = await this.client.redis.set(this.leaseKey, token, 'PX', LEASE_MS, 'NX');
     if (leased !== 'OK') return { ran: false, rebuild, quarters: 0, ms: 0 };
     try {
-      return await this.runLeased(rebuild);
+      return await this.runLeased(rebuild, () => this.renewLease(token));
     } finally {
-      await this.client.redis
-        .eval(
-          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-          1,
-          this.leaseKey,
-          token,
-        )
-        .catch(() => undefined);
+      await this.client.redis.eval(RELEASE_LEASE, 1, this.leaseKey, token).catch(() => undefined);
     }
   }
 
-  private async runLeased(rebuild: boolean): Promise<RollupRun> {
+  /** Keeps the lease while a run goes on; a run that lost it stops rather than overlap another. */
+  private async renewLease(token: string): Promise<void> {
+    const renewed = await this.client.redis.eval(RENEW_LEASE, 1, this.leaseKey, token, LEASE_MS);
+    if (renewed !== 1) throw new Error('the rollup lease was lost; another run may have started');
+  }
+
+  private async runLeased(rebuild: boolean, renew: () => Promise<void>): Promise<RollupRun> {
     const startedAt = new Date();
     const state = await this.repository.readState();
     // Changes are read up to a little before now: a write stamped earlier may still be in flight.
@@ -85,36 +88,42 @@ export class RollupService {
     if (rebuild || !state.watermark) {
       await this.repository.saveState({ ...state, coveredUntil: null });
       await this.repository.clearRollups();
-      quarters = await this.rebuildAll(startedAt);
+      quarters = await this.rebuildAll(startedAt, renew);
     } else {
-      quarters = await this.catchUp(state.watermark);
+      quarters = await this.catchUp(state.watermark, renew);
     }
     const ms = Date.now() - startedAt.getTime();
+    const rebuilt = rebuild || !state.watermark;
     await this.repository.saveState({
       watermark,
       coveredUntil: new Date(floorTo(watermark.getTime(), 'quarter')),
       lastRunAt: startedAt,
       lastRunMs: ms,
+      lastRebuildAt: rebuilt ? startedAt : state.lastRebuildAt,
+      lastRebuildMs: rebuilt ? ms : state.lastRebuildMs,
     });
     if (rebuild) this.logger.log(`rollups rebuilt: ${quarters} quarter hours in ${ms} ms`);
     return { ran: true, rebuild, quarters, ms };
   }
 
   /** Every day from the first order's, one read per day. */
-  private async rebuildAll(until: Date): Promise<number> {
+  private async rebuildAll(until: Date, renew: () => Promise<void>): Promise<number> {
     const first = await this.repository.firstAcceptedAt();
     if (!first) return 0;
     let quarters = 0;
-    for (let day = floorTo(first.getTime(), 'day'); day <= until.getTime(); day += LEVEL_MS.day)
+    for (let day = floorTo(first.getTime(), 'day'); day <= until.getTime(); day += LEVEL_MS.day) {
       quarters += await this.recompute(new Set([day]), new Set(), true);
+      await renew();
+    }
     return quarters;
   }
 
-  private async catchUp(since: Date): Promise<number> {
+  private async catchUp(since: Date, renew: () => Promise<void>): Promise<number> {
     const dirty = new Set<number>();
     let from = since;
     for (;;) {
       const page = await this.repository.changedSince(from, PAGE);
+      await renew();
       for (const order of page) dirty.add(floorTo(order.createdAt.getTime(), 'quarter'));
       const last = page[page.length - 1];
       if (page.length < PAGE || !last) break;
