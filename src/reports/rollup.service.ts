@@ -147,7 +147,7 @@ export class RollupService {
 
   /**
    * Recomputes whole days (every quarter from one read) and single quarters from the orders, then
-   * the hours and days they are in from their parts.
+   * the hours, six hours and days they are in from their parts.
    */
   private async recompute(
     wholeDays: Set<number>,
@@ -180,10 +180,16 @@ export class RollupService {
     for (const quarter of quarters) await read(quarter, quarter + LEVEL_MS.quarter);
 
     const recomputedQuarters = [...computed.values()];
-    const hours = new Set(recomputedQuarters.map((b) => floorTo(b.start.getTime(), 'hour')));
-    await this.sumUp(computed, hours, 'hour', 'quarter', cleared);
-    const days = new Set([...hours].map((hour) => floorTo(hour, 'day')));
-    await this.sumUp(computed, days, 'day', 'hour', cleared);
+    // Each level from the one below: hours from quarters, six hours from hours, days from those.
+    let starts = new Set(recomputedQuarters.map((b) => b.start.getTime()));
+    for (const [level, part] of [
+      ['hour', 'quarter'],
+      ['6h', 'hour'],
+      ['day', '6h'],
+    ] as const) {
+      starts = new Set([...starts].map((start) => floorTo(start, level)));
+      await this.sumUp(computed, starts, level, part, cleared);
+    }
     // A rebuild writes only what has orders; the rest was cleared.
     const writes = [...computed.values()].filter((b) => !cleared || b.tally.orders > 0);
     for (let i = 0; i < writes.length; i += 1000)

@@ -36,13 +36,12 @@ describe('cover', () => {
     );
   });
 
-  it('covers a New York day with one UTC day and ten hours, not twenty-four hours', () => {
+  it('covers a New York day with five documents, not twenty-four hours', () => {
     const a = new Date('2026-11-30T05:00:00Z');
     const b = new Date('2026-12-01T05:00:00Z');
-    const blocks = cover(a, b);
-    expect(blocks.filter((x) => x.level === 'day')).toHaveLength(1);
-    expect(blocks.filter((x) => x.level === 'hour')).toHaveLength(10);
-    expect(blocks.filter((x) => x.level === 'quarter')).toHaveLength(0);
+    const blocks = cover(a, b, new Date('2026-12-31T00:00:00Z'));
+    const count = (level: string) => blocks.filter((x) => x.level === level).length;
+    expect([count('day'), count('6h'), count('hour'), count('quarter')]).toEqual([1, 2, 2, 0]);
   });
 
   it('covers a Kathmandu day (+05:45) with quarters only at its ends', () => {
@@ -52,17 +51,17 @@ describe('cover', () => {
       new Date('2026-12-31T00:00:00Z'),
     );
     expect(blocks.filter((x) => x.level === 'quarter').length).toBeLessThanOrEqual(2);
-    expect(blocks.length).toBeLessThanOrEqual(1 + 2 * 6 + 2);
+    expect(blocks.length).toBeLessThanOrEqual(1 + 2 * (1 + 3 + 2));
   });
 
-  it('never reads past the limit: an open day is read by its hours', () => {
+  it('never reads past the limit: an open day is read by its parts', () => {
     const blocks = cover(
       new Date('2026-11-30T00:00:00Z'),
       new Date('2026-11-30T18:00:00Z'),
       new Date('2026-11-30T18:00:00Z'),
     );
-    expect(blocks.every((x) => x.level === 'hour' && x.sign === 1)).toBe(true);
-    expect(blocks).toHaveLength(18);
+    expect(blocks.every((x) => x.level === '6h' && x.sign === 1)).toBe(true);
+    expect(blocks).toHaveLength(3);
   });
 
   it('refuses spans that do not start and end on quarter hours', () => {

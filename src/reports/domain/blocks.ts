@@ -1,16 +1,18 @@
 /**
- * Which rollups add up to a span of time. Rollups exist per UTC day, hour and quarter hour; a span
- * [a, b) whose ends are quarter hours is covered by whole days, corrected at each end by hours and
- * quarters, added or subtracted, whichever needs fewer: a New York day (05:00–05:00 UTC) is one UTC
- * day minus five hours plus five hours, not twenty-four hours. Every figure of a rollup is a count
- * or a sum, so subtracting one is exact.
+ * Which rollups add up to a span of time. Rollups exist per UTC day, six hours, hour and quarter
+ * hour; a span [a, b) whose ends are quarter hours is covered by whole days, corrected at each end by
+ * six-hour blocks, hours and quarters, added or subtracted, whichever needs fewer: a New York day
+ * (05:00–05:00 UTC) is one UTC day, minus 00:00–06:00 plus 05:00–06:00 at its start, and the same
+ * the other way at its end: five documents, not twenty-four hours. Every figure of a rollup is a
+ * count or a sum, so subtracting one is exact.
  */
 
-export const LEVELS = ['day', 'hour', 'quarter'] as const;
+export const LEVELS = ['day', '6h', 'hour', 'quarter'] as const;
 export type Level = (typeof LEVELS)[number];
 
 export const LEVEL_MS: Record<Level, number> = {
   day: 86_400_000,
+  '6h': 21_600_000,
   hour: 3_600_000,
   quarter: 900_000,
 };
