@@ -260,19 +260,31 @@ async function decidedOnPage(
   );
 }
 
+/** An app listening on a loopback port, with `env`, and a Chromium to look at it with. */
+async function servedWithBrowser(
+  label: string,
+  env: Record<string, string>,
+): Promise<{ app: TestApp; base: string; browser: Browser }> {
+  const app = await createTestApp(label, { env });
+  await app.app.listen(0);
+  const { port } = app.app.getHttpServer().address() as AddressInfo;
+  const browser = await chromium.launch({
+    executablePath: chromiumBinary(),
+    args: ['--no-sandbox'],
+  });
+  return { app, base: `http://127.0.0.1:${port}`, browser };
+}
+
 describe('the staff dashboard and the queue board, in real Chromium', () => {
   let app: TestApp;
   let base: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    app = await createTestApp('dashboard', {
-      env: { JWT_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s`, EVENTS_SUMMARY_INTERVAL_MS: '300' },
-    });
-    await app.app.listen(0);
-    const { port } = app.app.getHttpServer().address() as AddressInfo;
-    base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: chromiumBinary(), args: ['--no-sandbox'] });
+    ({ app, base, browser } = await servedWithBrowser('dashboard', {
+      JWT_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s`,
+      EVENTS_SUMMARY_INTERVAL_MS: '300',
+    }));
   });
   afterAll(async () => {
     await browser?.close();
@@ -536,13 +548,10 @@ describe("the dashboard's Today panel, from the sales reports", () => {
   beforeAll(async () => {
     // The rollups run on the workers' schedule: here often, and up to the present but for the
     // least lag the configuration allows.
-    app = await createTestApp('dashboard-today', {
-      env: { REPORTS_ROLLUP_INTERVAL_MS: '500', REPORTS_ROLLUP_LAG_MS: '100' },
-    });
-    await app.app.listen(0);
-    const { port } = app.app.getHttpServer().address() as AddressInfo;
-    base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: chromiumBinary(), args: ['--no-sandbox'] });
+    ({ app, base, browser } = await servedWithBrowser('dashboard-today', {
+      REPORTS_ROLLUP_INTERVAL_MS: '500',
+      REPORTS_ROLLUP_LAG_MS: '100',
+    }));
   });
   afterAll(async () => {
     await browser?.close();

@@ -468,7 +468,7 @@ function report(
     `- target (issue 15): a year's summary and per-day series, median < ${TARGET_MEDIAN_MS} ms`,
     ...(stack.mongoDescription.startsWith('offline')
       ? [
-          "- on the offline MongoDB server a range condition is a collection scan (its planner uses indexes for equalities only): each report's live part (orders after `coveredUntil`), each day of the rebuild and each scheduled run's look for changed orders read every order, so these times grow with the orders stored, not with the range; run with MONGODB_URI for MongoDB's own",
+          "- on the offline MongoDB server (docs/OFFLINE-MONGODB.md): every document lives on its heap and every answer is encoded in JavaScript; run with MONGODB_URI for MongoDB's own figures",
         ]
       : []),
     `- MongoDB: ${stack.mongoDescription}; Redis: ${stack.redisDescription}`,
