@@ -3,7 +3,10 @@
  * quarter hours they were accepted in from the orders themselves, then those quarters' hours from
  * their quarters and days from their hours. Recomputing from the orders (never adding deltas) is
  * what makes a late change land once and a replayed one change nothing: running twice, or over a
- * window that overlaps the previous run's, gives the same documents. Runs come from a BullMQ job
+ * window that overlaps the previous run's, gives the same documents. Only quarters before the
+ * coverage (`coveredUntil`) are recomputed, each again as it becomes covered: the quarter in
+ * progress is read live by the reports, and recomputing it on every run during a sale re-read all
+ * its orders every 10 s (docs/PERFORMANCE.md). Runs come from a BullMQ job
  * scheduler (reports.queue.ts); a Redis lease keeps two workers from running at once.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,8 +14,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { RedisClient } from '../common/redis.js';
-import { LEVEL_MS, blockId, floorTo } from './domain/blocks.js';
-import type { Level } from './domain/blocks.js';
+import { LEVEL_MS, blockId, floorTo, recomputeSpans } from './domain/blocks.js';
+import type { Level, Span } from './domain/blocks.js';
 import { addOrder, addOrderProducts, addProducts, addTally, emptyTally } from './domain/tally.js';
 import type { ProductTally, Tally } from './domain/tally.js';
 import { ReportsRepository } from './reports.repository.js';
@@ -84,25 +87,28 @@ export class RollupService {
     const state = await this.repository.readState();
     // Changes are read up to a little before now: a write stamped earlier may still be in flight.
     const watermark = new Date(startedAt.getTime() - this.config.reports.rollupLagMs);
+    const coveredUntil = new Date(floorTo(watermark.getTime(), 'quarter'));
+    const { watermark: since, coveredUntil: coveredBefore } = state;
+    // No coverage after a first run: a rebuild was interrupted, and the rollups are partly cleared.
+    const rebuilt = rebuild || !since || !coveredBefore;
     let quarters: number;
-    if (rebuild || !state.watermark) {
+    if (rebuild || !since || !coveredBefore) {
       await this.repository.saveState({ ...state, coveredUntil: null });
       await this.repository.clearRollups();
       quarters = await this.rebuildAll(startedAt, renew);
     } else {
-      quarters = await this.catchUp(state.watermark, renew);
+      quarters = await this.catchUp(since, coveredBefore, coveredUntil, renew);
     }
     const ms = Date.now() - startedAt.getTime();
-    const rebuilt = rebuild || !state.watermark;
     await this.repository.saveState({
       watermark,
-      coveredUntil: new Date(floorTo(watermark.getTime(), 'quarter')),
+      coveredUntil,
       lastRunAt: startedAt,
       lastRunMs: ms,
       lastRebuildAt: rebuilt ? startedAt : state.lastRebuildAt,
       lastRebuildMs: rebuilt ? ms : state.lastRebuildMs,
     });
-    if (rebuild) this.logger.log(`rollups rebuilt: ${quarters} quarter hours in ${ms} ms`);
+    if (rebuilt) this.logger.log(`rollups rebuilt: ${quarters} quarter hours in ${ms} ms`);
     return { ran: true, rebuild, quarters, ms };
   }
 
@@ -112,48 +118,45 @@ export class RollupService {
     if (!first) return 0;
     let quarters = 0;
     for (let day = floorTo(first.getTime(), 'day'); day <= until.getTime(); day += LEVEL_MS.day) {
-      quarters += await this.recompute(new Set([day]), new Set(), true);
+      quarters += await this.recompute([[day, day + LEVEL_MS.day]], true);
       await renew();
     }
     return quarters;
   }
 
-  private async catchUp(since: Date, renew: () => Promise<void>): Promise<number> {
-    const dirty = new Set<number>();
+  /** The quarters with changes since `since`, and those the coverage moves past. */
+  private async catchUp(
+    since: Date,
+    coveredBefore: Date,
+    coveredUntil: Date,
+    renew: () => Promise<void>,
+  ): Promise<number> {
+    const changed: number[] = [];
     let from = since;
     for (;;) {
       const page = await this.repository.changedSince(from, PAGE);
       await renew();
-      for (const order of page) dirty.add(floorTo(order.createdAt.getTime(), 'quarter'));
+      for (const order of page) changed.push(order.createdAt.getTime());
       const last = page[page.length - 1];
       if (page.length < PAGE || !last) break;
       // A page of orders all changed in the same millisecond: move past it (rare enough).
       from =
         last.updatedAt.getTime() === from.getTime() ? new Date(from.getTime() + 1) : last.updatedAt;
     }
-    const days = new Map<number, Set<number>>();
-    for (const quarter of dirty) {
-      const day = floorTo(quarter, 'day');
-      days.set(day, (days.get(day) ?? new Set()).add(quarter));
-    }
-    const wholeDays = new Set<number>();
-    const someQuarters = new Set<number>();
-    for (const [day, inDay] of days) {
-      if (inDay.size > SCAN_DAY_FROM) wholeDays.add(day);
-      else for (const quarter of inDay) someQuarters.add(quarter);
-    }
-    return this.recompute(wholeDays, someQuarters, false);
+    const spans = recomputeSpans(
+      changed,
+      coveredBefore.getTime(),
+      coveredUntil.getTime(),
+      SCAN_DAY_FROM,
+    );
+    return this.recompute(spans, false);
   }
 
   /**
-   * Recomputes whole days (every quarter from one read) and single quarters from the orders, then
-   * the hours, six hours and days they are in from their parts.
+   * Recomputes the quarters of each span from the orders (one read per span), then the hours, six
+   * hours and days they are in from their parts.
    */
-  private async recompute(
-    wholeDays: Set<number>,
-    quarters: Set<number>,
-    cleared: boolean,
-  ): Promise<number> {
+  private async recompute(spans: readonly Span[], cleared: boolean): Promise<number> {
     const computed = new Map<string, Computed>();
     const blank = (level: Level, start: number): Computed => ({
       id: blockId(level, new Date(start)),
@@ -176,8 +179,7 @@ export class RollupService {
         addOrderProducts(block.products, order);
       }
     };
-    for (const day of wholeDays) await read(day, day + LEVEL_MS.day);
-    for (const quarter of quarters) await read(quarter, quarter + LEVEL_MS.quarter);
+    for (const [start, end] of spans) await read(start, end);
 
     const recomputedQuarters = [...computed.values()];
     // Each level from the one below: hours from quarters, six hours from hours, days from those.

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { LEVEL_MS, cover } from './blocks.js';
+import { LEVEL_MS, cover, recomputeSpans } from './blocks.js';
 
 const Q = LEVEL_MS.quarter;
 const BASE = Date.UTC(2026, 0, 1);
@@ -66,5 +66,52 @@ describe('cover', () => {
 
   it('refuses spans that do not start and end on quarter hours', () => {
     expect(() => cover(new Date(BASE + 1), new Date(BASE + Q))).toThrow(/quarter hours/);
+  });
+});
+
+describe('recomputeSpans', () => {
+  /** The quarters the spans read, each once. */
+  function quartersOf(spans: ReturnType<typeof recomputeSpans>): number[] {
+    const quarters: number[] = [];
+    for (const [start, end] of spans) for (let t = start; t < end; t += Q) quarters.push(t);
+    return quarters;
+  }
+
+  it('reads every changed and newly covered quarter once, and none the coverage has not reached', () => {
+    const minute = 60_000;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 * 24 * 60 }), { maxLength: 60 }),
+        fc.integer({ min: 0, max: 3 * 24 * 4 }),
+        fc.integer({ min: 0, max: 2 * 24 * 4 }),
+        fc.integer({ min: 1, max: 12 }),
+        (changedMinutes, before, advance, scanDayFrom) => {
+          const coveredBefore = BASE + before * Q;
+          const coveredUntil = coveredBefore + advance * Q;
+          const changed = changedMinutes.map((m) => BASE + m * minute + 1234);
+          const read = quartersOf(
+            recomputeSpans(changed, coveredBefore, coveredUntil, scanDayFrom),
+          );
+          expect(new Set(read).size).toBe(read.length);
+          const must = new Set(changed.map((at) => at - (at % Q)).filter((q) => q < coveredUntil));
+          for (let q = coveredBefore; q < coveredUntil; q += Q) must.add(q);
+          for (const q of must) expect(read).toContain(q);
+          for (const q of read) expect(q).toBeLessThan(coveredUntil);
+        },
+      ),
+    );
+  });
+
+  it('reads a day with many quarters to recompute in one span, up to the coverage', () => {
+    const day = BASE + 24 * 60 * 60_000;
+    const changed = Array.from({ length: 10 }, (_, i) => day + i * Q + 5);
+    const coveredUntil = day + 40 * Q;
+    expect(recomputeSpans(changed, coveredUntil, coveredUntil, 8)).toEqual([[day, coveredUntil]]);
+    // The quarter in progress alone changed: nothing to read.
+    expect(recomputeSpans([coveredUntil + 60_000], coveredUntil, coveredUntil, 8)).toEqual([]);
+    // The coverage moved past one quarter: that quarter.
+    expect(recomputeSpans([], coveredUntil, coveredUntil + Q, 8)).toEqual([
+      [coveredUntil, coveredUntil + Q],
+    ]);
   });
 });

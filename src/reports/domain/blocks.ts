@@ -76,3 +76,36 @@ function units(from: number, to: number, level: Level, sign: 1 | -1): Block[] {
   for (let t = from; t < to; t += LEVEL_MS[level]) blocks.push({ level, start: new Date(t), sign });
   return blocks;
 }
+
+/** A span of time [start, end) whose quarter hours a rollup run recomputes in one read. */
+export type Span = readonly [start: number, end: number];
+
+/**
+ * The quarter hours a run recomputes: those with orders changed since the last run, and those the
+ * coverage moves past (`coveredBefore` → `coveredUntil`), which earlier runs left alone. None at or
+ * after `coveredUntil`: reports read those from the orders, and during a sale the quarter in
+ * progress changes before every run (recomputing it re-read all its orders each time). Quarters
+ * are read one span each, or a day's in one span when it has more than `scanDayFrom` of them.
+ */
+export function recomputeSpans(
+  changedAt: Iterable<number>,
+  coveredBefore: number,
+  coveredUntil: number,
+  scanDayFrom: number,
+): Span[] {
+  const days = new Map<number, Set<number>>();
+  const add = (quarter: number) => {
+    if (quarter >= coveredUntil) return;
+    const day = floorTo(quarter, 'day');
+    days.set(day, (days.get(day) ?? new Set()).add(quarter));
+  };
+  for (const at of changedAt) add(floorTo(at, 'quarter'));
+  // A long pause between runs makes whole days of these.
+  for (let q = floorTo(coveredBefore, 'quarter'); q < coveredUntil; q += LEVEL_MS.quarter) add(q);
+  const spans: Span[] = [];
+  for (const [day, quarters] of days) {
+    if (quarters.size > scanDayFrom) spans.push([day, Math.min(day + LEVEL_MS.day, coveredUntil)]);
+    else for (const quarter of quarters) spans.push([quarter, quarter + LEVEL_MS.quarter]);
+  }
+  return spans;
+}
