@@ -72,18 +72,23 @@ export class ReportsRepository {
   }
 
   /**
-   * The acceptance times of orders changed at or after `since` (all orders when null), in the
-   * order of their change, at most `limit`.
+   * The acceptance times of orders accepted before `acceptedBefore` and changed at or after
+   * `since`, in the order of their change, at most `limit`. During a sale nearly every change is to
+   * an order of the quarter in progress, which the rollups leave alone: those are filtered out by
+   * the database, not sorted and sent.
    */
   async changedSince(
-    since: Date | null,
+    since: Date,
+    acceptedBefore: Date,
     limit: number,
   ): Promise<Array<{ createdAt: Date; updatedAt: Date }>> {
     return this.orders
-      .find(since ? { updatedAt: { $gte: since } } : {}, {
-        projection: { _id: 0, createdAt: 1, updatedAt: 1 },
-      })
+      .find(
+        { updatedAt: { $gte: since }, createdAt: { $lt: acceptedBefore } },
+        { projection: { _id: 0, createdAt: 1, updatedAt: 1 } },
+      )
       .sort({ updatedAt: 1, _id: 1 })
+      .hint({ updatedAt: 1, _id: 1 })
       .limit(limit)
       .toArray();
   }

@@ -134,7 +134,7 @@ export class RollupService {
     const changed: number[] = [];
     let from = since;
     for (;;) {
-      const page = await this.repository.changedSince(from, PAGE);
+      const page = await this.repository.changedSince(from, coveredUntil, PAGE);
       await renew();
       for (const order of page) changed.push(order.createdAt.getTime());
       const last = page[page.length - 1];
