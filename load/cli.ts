@@ -40,6 +40,7 @@ const SCENARIOS: Record<string, Scenario> = {
         connections: number(args.connections, LIVE_DEFAULTS.connections),
         workers: number(args.workers, LIVE_DEFAULTS.workers),
         countCommands: args.count === 'true',
+        socketReplica: args['socket-replica'] === 'dedicated' ? 'dedicated' : 'shared',
       },
       run,
     ),

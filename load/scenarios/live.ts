@@ -42,6 +42,14 @@ export interface LiveOptions extends Pick<
    * comparable with a run without them.
    */
   countCommands: boolean;
+  /**
+   * Where the sockets connect: `shared`, the API replica the orders are placed through (the
+   * measure of the target); or `dedicated`, a second API replica of the same build that only the
+   * sockets use, running in both variants (idle in the one without sockets). The second tells
+   * what holding the sockets costs the process that takes the orders from what the sockets' work
+   * costs the machine they share (docs/PERFORMANCE.md).
+   */
+  socketReplica: 'shared' | 'dedicated';
 }
 
 // The same burst as the contention scenario's.
@@ -51,6 +59,7 @@ export const LIVE_DEFAULTS: LiveOptions = {
   ...{ shoppers, stock, vipShare, connections, workers, settleTimeoutMs },
   deliveryTimeoutMs: 30_000,
   countCommands: false,
+  socketReplica: 'shared',
 };
 
 /**
@@ -105,6 +114,7 @@ interface Delivered {
 export async function runLive(options: LiveOptions, run = 1): Promise<RunResult> {
   const stack = await startStack({
     label: 'live',
+    apis: options.socketReplica === 'dedicated' ? 2 : 1,
     workers: options.workers,
     countCommands: options.countCommands,
   });
@@ -145,6 +155,9 @@ export async function runLive(options: LiveOptions, run = 1): Promise<RunResult>
   }
 }
 
+/** The API replica the sockets connect to: the last one (the second, with `dedicated`). */
+const socketUrl = (stack: Stack): string => stack.apis[stack.apis.length - 1]?.url ?? stack.apiUrl;
+
 const hasSockets = (m: Measured | MeasuredWithSockets): m is MeasuredWithSockets =>
   'delivered' in m;
 
@@ -159,7 +172,7 @@ async function burstWithSockets(
   const sockets = await startLiveSockets();
   try {
     const connected = await sockets.connect(
-      stack.apiUrl,
+      socketUrl(stack),
       shoppers.map(({ id, cookie }) => ({ id, cookie })),
     );
     const measured = await measureBurst(stack, shoppers, productId, options, sockets);
@@ -209,7 +222,8 @@ async function measureBurst(
   const pids = { ...stack.pids(), ...(sockets ? { 'socket clients': sockets.pid } : {}) };
   // Every burst starts on a stack at rest: after the previous burst's aftermath, or the sockets'
   // handshakes, both variants alike (a transient is not what the sockets cost while connected).
-  const settledBefore = await untilQuiet(stack.pids());
+  // The socket clients' process too: it shares the machine's cores with the stack.
+  const settledBefore = await untilQuiet(pids);
   const redisBefore = options.countCommands ? redisCounts(stack) : undefined;
   const cpuBefore = sampleCpu(pids);
   const lag = watchEventLoop();
@@ -386,7 +400,7 @@ function report(
   };
   const throughputRatio = ratio((m) => m.acceptedPerSecond, 3) ?? 0;
   const lastDecisionRatio = ratio((m) => m.lastDecisionAfterMs, 2);
-  const apiCpuRatio = ratio((m) => m.cpuMsPerOrder.api, 3);
+  const apiCpuRatio = ratio((m) => m.cpuMsPerOrder.api ?? m.cpuMsPerOrder.api1, 3);
   const accepted = withBursts.reduce((n, m) => n + m.burst.acknowledged.length, 0);
   const figures = {
     shoppers: options.shoppers,
