@@ -11,6 +11,7 @@ import { CANCEL_RACE_DEFAULTS, cancelRace } from './scenarios/cancel-race.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { HOSTILE_DEFAULTS, runHostile } from './scenarios/hostile.js';
 import { LIVE_DEFAULTS, runLive } from './scenarios/live.js';
+import { LIVE_COST_DEFAULTS, runLiveCost } from './scenarios/live-cost.js';
 import { PACED_DEFAULTS, runPaced } from './scenarios/paced.js';
 import { REPORTS_DEFAULTS, runReports } from './scenarios/reports.js';
 import { THROUGHPUT_DEFAULTS, runThroughput } from './scenarios/throughput.js';
@@ -21,6 +22,15 @@ type Scenario = (args: Record<string, string | undefined>, run: number) => Promi
 
 const number = (value: string | undefined, fallback: number) =>
   value === undefined ? fallback : Number(value);
+
+/** The scenarios run as `npm run chaos:<name>`; the rest as `npm run load:<name>`. */
+const CHAOS_DRILLS = new Set([
+  'worker-kill',
+  'batch-kill',
+  'cancel-race',
+  'redis-restart',
+  'mongo-outage',
+]);
 
 const SCENARIOS: Record<string, Scenario> = {
   contention: (args) =>
@@ -44,6 +54,12 @@ const SCENARIOS: Record<string, Scenario> = {
       },
       run,
     ),
+  'live-cost': (args) =>
+    runLiveCost({
+      shoppers: number(args.shoppers, LIVE_COST_DEFAULTS.shoppers),
+      events: number(args.events, LIVE_COST_DEFAULTS.events),
+      rounds: number(args.rounds, LIVE_COST_DEFAULTS.rounds),
+    }),
   throughput: (args) =>
     runThroughput({
       seconds: number(args.seconds, THROUGHPUT_DEFAULTS.seconds),
@@ -157,7 +173,7 @@ async function main(): Promise<void> {
   if (runs > 1) {
     const medians = medianFigures(results.map((r) => r.figures));
     const lines = [
-      `Median of ${runs} runs of \`npm run ${name.includes('-') ? 'chaos' : 'load'}:${name}\` (each run's report is beside this one).`,
+      `Median of ${runs} runs of \`npm run ${CHAOS_DRILLS.has(name) ? 'chaos' : 'load'}:${name}\` (each run's report is beside this one).`,
       '',
       '```json',
       JSON.stringify(medians, null, 2),

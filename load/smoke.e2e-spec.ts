@@ -2,13 +2,14 @@
  * Small versions of the load scenario, the work count, the worker-kill drills and the live events
  * under contention (load/), so every `npm test` run guards their invariants: exact stock under
  * contention, nothing pending, nothing applied twice, the hot path's work per order within its
- * targets, and every outcome on its owner's socket exactly once. The full-size runs and
+ * targets, and every outcome (or event) on its owner's socket exactly once. The full-size runs and
  * their figures are `npm run load:*` / `npm run chaos:*` (docs/PERFORMANCE.md).
  */
 import { cancelRace } from './scenarios/cancel-race.js';
 import { batchKill, workerKill } from './scenarios/chaos.js';
 import { CONTENTION_DEFAULTS, runContention } from './scenarios/contention.js';
 import { LIVE_DEFAULTS, runLive } from './scenarios/live.js';
+import { runLiveCost } from './scenarios/live-cost.js';
 import { WORK_DEFAULTS, runWork } from './scenarios/work.js';
 
 const small = {
@@ -42,6 +43,12 @@ describe('load smoke', () => {
       sockets: { connected: 100, disconnects: 0 },
       delivery: { expected: 100, delivered: 100, duplicated: 0, misdelivered: 0, mismatched: 0 },
     });
+  }, 120_000);
+
+  it("live-cost: events published straight into the stream each reach their owner's socket once", async () => {
+    const result = await runLiveCost({ shoppers: 50, events: 1000, rounds: 1 });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.figures).toMatchObject({ received: 1000 });
   }, 120_000);
 
   it('worker-kill: SIGKILLed workers lose nothing and apply nothing twice', async () => {
