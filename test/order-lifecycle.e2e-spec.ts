@@ -107,6 +107,9 @@ describe('order lifecycle', () => {
     expect(history[0]?.actor).toBe(shopper.id);
     expect(history[1]?.actor).toBe('system');
     expect(history[3]?.actor).toBe(shopper.id);
+    // The cancellation's entry names the status it left.
+    expect(history[3]?.reason).toBe('CONFIRMED');
+    expect(history.slice(0, 3).map((e) => e.reason)).toEqual([undefined, undefined, undefined]);
     expect(wholeHistory(history)).toBe(true);
   });
 
@@ -313,6 +316,9 @@ describe('cancelling a PENDING order, before a worker has decided it', () => {
       sold: 0,
       holds: 0,
     });
-    expect((order?.history ?? []).map((e) => e.event)).toEqual(['ACCEPTED', 'CANCELLED']);
+    expect((order?.history ?? []).map((e) => [e.event, e.reason])).toEqual([
+      ['ACCEPTED', undefined],
+      ['CANCELLED', 'PENDING'],
+    ]);
   });
 });

@@ -667,6 +667,7 @@ describe('sales reports: every report against a brute force over the raw orders'
             status: 'CANCELLED',
             at,
             actor: STAFF_ACTOR,
+            reason: order.status,
           },
         },
       },

@@ -350,7 +350,11 @@ export class OrderRepository {
           $set: {
             status: to,
             updatedAt: now,
-            history: appended([moveEntry(to, actor, now)]),
+            // A cancellation's entry names the status it left (the first stage kept it).
+            history: appended(
+              [moveEntry(to, actor, now)],
+              cancelling ? { reason: '$cancelledFrom' } : {},
+            ),
           },
         },
       ],
@@ -445,9 +449,10 @@ function decisionWrite(
  * entry's time is never before the last one's: the processes that write a history read their own
  * clocks, and one that read its clock first may write second (a cancellation that wins a race
  * against a confirmation written a moment earlier). Every value is a literal (an actor or a reason
- * never reads as a field path).
+ * never reads as a field path), except the `computed` fields: expressions over the document, given
+ * to each entry.
  */
-function appended(entries: readonly NewHistoryEntry[]): Document {
+function appended(entries: readonly NewHistoryEntry[], computed: Document = {}): Document {
   const history = { $ifNull: ['$history', []] };
   const lastAt = { $arrayElemAt: ['$history.at', -1] };
   return {
@@ -458,6 +463,7 @@ function appended(entries: readonly NewHistoryEntry[]): Document {
         ...Object.fromEntries(
           Object.entries(entry).map(([field, value]) => [field, { $literal: value }]),
         ),
+        ...computed,
         at: { $max: [at, { $ifNull: [lastAt, at] }] },
       })),
     ],
