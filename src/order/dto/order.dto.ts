@@ -153,7 +153,8 @@ export class HistoryEntryView {
 
   @ApiPropertyOptional({
     example: 'OUT_OF_STOCK',
-    description: "A failure's reason; a reopened order's former reason",
+    description:
+      "A failure's reason; the status a cancellation left; a reopened order's former reason",
   })
   reason?: string;
 }
