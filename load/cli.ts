@@ -23,6 +23,19 @@ type Scenario = (args: Record<string, string | undefined>, run: number) => Promi
 const number = (value: string | undefined, fallback: number) =>
   value === undefined ? fallback : Number(value);
 
+/** An option with a fixed set of values: the first when absent, an error when unknown. */
+function oneOf<T extends string>(
+  value: string | undefined,
+  values: readonly [T, ...T[]],
+  name: string,
+): T {
+  if (value === undefined) return values[0];
+  const found = values.find((v) => v === value);
+  if (found === undefined)
+    throw new Error(`--${name} is one of ${values.join(', ')}, not "${value}"`);
+  return found;
+}
+
 /** The scenarios run as `npm run chaos:<name>`; the rest as `npm run load:<name>`. */
 const CHAOS_DRILLS = new Set([
   'worker-kill',
@@ -50,7 +63,7 @@ const SCENARIOS: Record<string, Scenario> = {
         connections: number(args.connections, LIVE_DEFAULTS.connections),
         workers: number(args.workers, LIVE_DEFAULTS.workers),
         countCommands: args.count === 'true',
-        socketReplica: args['socket-replica'] === 'dedicated' ? 'dedicated' : 'shared',
+        socketReplica: oneOf(args['socket-replica'], ['shared', 'dedicated'], 'socket-replica'),
       },
       run,
     ),
