@@ -1,16 +1,19 @@
 /**
  * The offline server as a process: `--dbpath` persistence across a clean restart and across a
- * SIGKILL, in-memory mode, the CLI the `mongo:offline` npm script runs, and signal handling.
+ * SIGKILL, in-memory mode, the CLI the `mongo:offline` npm script runs, signal handling, and a
+ * server started by a harness that dies first.
  * Every test starts its own server process, so this file runs the same whether or not the rest
  * of the suite talks to a real MongoDB through MONGODB_URI.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
 import mongoose, { Schema } from 'mongoose';
 import { ROOT, StartedProcess, startProcess } from '../../tools/harness/processes.js';
 import { OfflineMongo, freePort, startOfflineMongo } from '../../tools/harness/services.js';
+import { waitFor } from '../../tools/harness/wait.js';
 
 /** Documents with the numeric `_id`s these tests use. */
 interface Doc extends Document {
@@ -212,3 +215,53 @@ describe('command line', () => {
     }
   });
 });
+
+describe('started by a harness', () => {
+  it('stops when the process that started it is killed before stopping it (--exit-with-parent)', async () => {
+    // A stand-in for a test run or load generator killed before its teardown.
+    const starter = await startProcess(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--eval',
+        "import('./tools/harness/services.ts').then(async ({ startOfflineMongo }) => { const s = await startOfflineMongo(); process.stdout.write('server ' + s.process.child.pid + ' at ' + s.url + '\\n'); setInterval(() => undefined, 1000); });",
+      ],
+      /server (\d+) at (mongodb:\/\/\S+)/,
+      { label: 'a harness', cwd: ROOT },
+    );
+    const [, pid, url] = starter.ready;
+    try {
+      const client = await MongoClient.connect(url ?? '', { serverSelectionTimeoutMS: 2000 });
+      await client.db('orphan').collection('c').insertOne({ a: 1 });
+      await client.close();
+
+      await starter.stop('SIGKILL');
+      const port = Number(new URL(url ?? '').port);
+      await waitFor(() => refusesConnections(port), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: 'the orphaned server to stop',
+      });
+    } finally {
+      // When it did not stop by itself, this test does not leave it behind either.
+      try {
+        process.kill(Number(pid));
+      } catch {
+        // Gone already.
+      }
+    }
+  });
+});
+
+/** Whether nothing listens on the port any more. */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}

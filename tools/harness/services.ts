@@ -29,7 +29,7 @@ export interface OfflineMongo extends Service {
 export async function startOfflineMongo(
   options: { port?: number; dbPath?: string; nodeArgs?: string[] } = {},
 ): Promise<OfflineMongo> {
-  const args = ['--port', String(options.port ?? 0)];
+  const args = ['--port', String(options.port ?? 0), '--exit-with-parent'];
   if (options.dbPath) args.push('--dbpath', options.dbPath);
   const proc = await startTsProcess(
     'tools/mongo-server/main.ts',

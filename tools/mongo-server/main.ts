@@ -1,6 +1,8 @@
 /**
  * `npm run mongo:offline -- [--port N] [--host H] [--dbpath DIR]`: runs the offline
- * MongoDB-compatible server in the foreground until SIGINT or SIGTERM.
+ * MongoDB-compatible server in the foreground until SIGINT or SIGTERM. `--exit-with-parent`
+ * (the test and load harnesses pass it) also stops it when the process that started it is gone,
+ * so a test run killed before its teardown leaves no server behind.
  */
 import { parseArgs } from 'node:util';
 import { OfflineMongoServer } from './server.js';
@@ -11,6 +13,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '27017' },
       host: { type: 'string', default: '127.0.0.1' },
       dbpath: { type: 'string' },
+      'exit-with-parent': { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
@@ -40,7 +43,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (values['exit-with-parent']) {
+    // An orphan is adopted by another process: its parent id changes.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop('its parent exiting');
+    }, PARENT_CHECK_MS).unref();
+  }
 }
+
+/** How often a server started with `--exit-with-parent` looks for its parent. */
+const PARENT_CHECK_MS = 500;
 
 main().catch((err: unknown) => {
   process.stderr.write(
