@@ -39,22 +39,24 @@ export async function runLiveCost(options: LiveCostOptions): Promise<RunResult> 
   try {
     const shoppers = await createShoppers(stack.apiUrl, options.shoppers, 0);
     const api = { api: stack.apis[0]?.process.child.pid };
+    /** Each published order id, and whose socket it is for. */
+    const ownerOf = new Map<string, string>();
 
     /** Publishes a round of events (each to a shopper in turn) and returns µs of CPU per event. */
     const measureRound = async (pids: Record<string, number | undefined>) => {
       await untilQuiet(pids);
       const before = sampleCpu(pids);
       for (let i = 0; i < options.events; i += PER_ENTRY) {
-        const events: LiveEvent[] = Array.from({ length: PER_ENTRY }, (_, j) => ({
-          name: 'order_status_update',
-          ownerId: shoppers[(i + j) % shoppers.length]?.id ?? '',
-          payload: {
-            orderId: new ObjectId().toHexString(),
-            seq: 3,
-            status: 'CONFIRMED',
-            at: new Date().toISOString(),
-          },
-        }));
+        const events: LiveEvent[] = Array.from({ length: PER_ENTRY }, (_, j) => {
+          const ownerId = shoppers[(i + j) % shoppers.length]?.id ?? '';
+          const orderId = new ObjectId().toHexString();
+          ownerOf.set(orderId, ownerId);
+          return {
+            name: 'order_status_update',
+            ownerId,
+            payload: { orderId, seq: 3, status: 'CONFIRMED', at: new Date().toISOString() },
+          };
+        });
         await redis.xadd(key, '*', 'e', encodeEntry(events));
       }
       await untilQuiet(pids);
@@ -83,7 +85,12 @@ export async function runLiveCost(options: LiveCostOptions): Promise<RunResult> 
       for (const socket of collected.sockets) {
         const updates = socket.events.filter((e) => e.name === 'order_status_update');
         received += updates.length;
-        if (new Set(updates.map((e) => e.orderId)).size !== expectedPerSocket) perSocketOk = false;
+        const own = new Set(
+          updates.flatMap((e) =>
+            e.orderId && ownerOf.get(e.orderId) === socket.ownerId ? [e.orderId] : [],
+          ),
+        );
+        if (own.size !== expectedPerSocket || updates.length !== own.size) perSocketOk = false;
       }
     } finally {
       await sockets.stop();
