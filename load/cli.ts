@@ -64,6 +64,7 @@ const SCENARIOS: Record<string, Scenario> = {
         workers: number(args.workers, LIVE_DEFAULTS.workers),
         countCommands: args.count === 'true',
         socketReplica: oneOf(args['socket-replica'], ['shared', 'dedicated'], 'socket-replica'),
+        connect: oneOf(args.connect, ['once', 'per-burst'], 'connect'),
       },
       run,
     ),

@@ -74,6 +74,18 @@ describe('checkDeliveries', () => {
     expect(report.delays.map((d) => d.ms)).toEqual([5, 7]);
   });
 
+  it('finds own orders heard of that are neither a decision nor expected beside them', () => {
+    const report = checkDeliveries(
+      [decision('o1', 'alice')],
+      [{ ownerId: 'alice', events: [update('o1', 5), update('o3', 6), update('o4', 7)] }],
+      (orderId) => (orderId === 'o4' ? 'alice' : ownerOf(orderId)),
+      new Set(['o4']),
+    );
+    expect(report.unexpected).toEqual(['o3']);
+    expect(report.misdelivered).toEqual([]);
+    expect(report.delivered).toBe(1);
+  });
+
   it("counts another shopper's order and staff events as misdelivered, notices apart", () => {
     const report = checkDeliveries(
       [decision('o2', 'bob')],

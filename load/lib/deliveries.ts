@@ -48,6 +48,12 @@ export interface DeliveryReport {
   misdelivered: Array<{ ownerId: string; name: string; orderId?: string }>;
   /** Decisions whose event differs from the stored entry (status, seq or time). */
   mismatched: string[];
+  /**
+   * Orders of the socket's own shopper that it heard of although they are neither a decision of
+   * this collection nor expected beside them (the marker): an event of an earlier burst arriving
+   * after that burst's deliveries were counted, when the sockets stay connected across bursts.
+   */
+  unexpected: string[];
   /** Notices other than `events_ready` (a re-sync or an expired session), by name. */
   notices: Record<string, number>;
   /**
@@ -62,6 +68,8 @@ export function checkDeliveries(
   sockets: readonly SocketArrivals[],
   /** The owner of any order id a socket received, as stored. */
   ownerOf: (orderId: string) => string | undefined,
+  /** Orders whose events may arrive beside the decisions' (the marker order). */
+  alsoExpected: ReadonlySet<string> = new Set(),
 ): DeliveryReport {
   const arrivals = new Map<string, Arrival[]>();
   const report: DeliveryReport = {
@@ -71,6 +79,7 @@ export function checkDeliveries(
     duplicated: [],
     misdelivered: [],
     mismatched: [],
+    unexpected: [],
     notices: {},
     delays: [],
   };
@@ -98,6 +107,9 @@ export function checkDeliveries(
       arrivals.set(event.orderId, seen);
     }
   }
+  const decided = new Set(decisions.map((decision) => decision.orderId));
+  for (const orderId of arrivals.keys())
+    if (!decided.has(orderId) && !alsoExpected.has(orderId)) report.unexpected.push(orderId);
   for (const decision of decisions) {
     const [first, ...more] = arrivals.get(decision.orderId) ?? [];
     if (!first) {

@@ -21,7 +21,7 @@ interface Held {
 }
 
 const sockets = new Map<string, Held>();
-/** Watched from the moment every socket is connected until the parent collects. */
+/** Watched from the moment every socket is connected, then from one collection to the next. */
 let lag: { stop(): EventLoopLag } | undefined;
 
 async function connect(apiUrl: string, owners: SocketOwner[]): Promise<Connected> {
@@ -60,8 +60,9 @@ function awaitOrder(ownerId: string, orderId: string, timeoutMs: number): Promis
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
+/** What each socket received since the last collection, which it then forgets. */
 function collect(): Collected {
-  return {
+  const collected: Collected = {
     sockets: [...sockets].map(([ownerId, held]) => ({
       ownerId,
       disconnects: held.disconnects,
@@ -83,6 +84,12 @@ function collect(): Collected {
     })),
     lagMs: lag?.stop() ?? { p99: 0, max: 0 },
   };
+  for (const held of sockets.values()) {
+    held.client.events.length = 0;
+    held.disconnects = 0;
+  }
+  lag = watchEventLoop();
+  return collected;
 }
 
 async function answer(command: Command): Promise<unknown> {

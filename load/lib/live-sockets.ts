@@ -23,7 +23,7 @@ export interface Connected {
 
 export interface Collected {
   sockets: Array<{ ownerId: string; events: Arrival[]; disconnects: number }>;
-  /** The child's event-loop delay since its sockets connected: how late it may have timed an arrival. */
+  /** The child's event-loop delay since the previous collection: how late it may have timed an arrival. */
   lagMs: EventLoopLag;
 }
 
@@ -50,7 +50,7 @@ export interface LiveSockets {
   connect(apiUrl: string, owners: readonly SocketOwner[]): Promise<Connected>;
   /** Whether a status update of `orderId` reached `ownerId`'s socket within `timeoutMs`. */
   awaitOrder(ownerId: string, orderId: string, timeoutMs: number): Promise<boolean>;
-  /** Everything each socket received so far. */
+  /** What each socket received since the previous collection (or since it connected). */
   collect(): Promise<Collected>;
   /** Ends the process, and with it every socket. */
   stop(): Promise<void>;

@@ -1,10 +1,17 @@
 /**
  * Live order events under the flash-sale burst (issue 14): the contention burst (contention.ts)
- * while each of its shoppers holds a live-events socket, and the same burst without sockets, on
- * the same stack in the same run: four measured bursts in the order ABBA (with sockets first in odd
- * runs, without first in even runs), so that a drift over the run (the second burst of a pair was
- * the faster one in every run of the first version, which measured one pair per run) weighs on
- * both variants alike.
+ * while each of its shoppers holds a live-events socket, and the same burst without sockets, in the
+ * same run: four measured bursts in the order ABBA (with sockets first in odd runs, without first
+ * in even runs), so that a drift over the run (the second burst of a pair was the faster one in
+ * every run of the first version, which measured one pair per run) weighs on both variants alike.
+ *
+ * - `connect: 'once'` (the default): as in a sale, the shoppers' sockets are connected before it
+ *   starts and stay connected through it. Two stacks of the same build run side by side, one per
+ *   variant; the sockets connect to the first once, before its warm-ups, and stay connected until
+ *   the end of the run. Handshakes and disconnects are then outside every measured burst, and no
+ *   burst without sockets runs on a process that has held sockets.
+ * - `connect: 'per-burst'`: one stack for both variants; 1,000 sockets connect right before each
+ *   burst with sockets and close right after it (what a storm of handshakes around a burst costs).
  *
  * - With sockets: every shopper (signed in, its own cookie) connects over websocket before the
  *   burst. Each decision must then reach its owner's socket exactly once and no other socket,
@@ -50,6 +57,8 @@ export interface LiveOptions extends Pick<
    * costs the machine they share (docs/PERFORMANCE.md).
    */
   socketReplica: 'shared' | 'dedicated';
+  /** When the sockets connect: `once` per run, on a stack of their own variant, or `per-burst`. */
+  connect: 'once' | 'per-burst';
 }
 
 // The same burst as the contention scenario's.
@@ -60,15 +69,21 @@ export const LIVE_DEFAULTS: LiveOptions = {
   deliveryTimeoutMs: 30_000,
   countCommands: false,
   socketReplica: 'shared',
+  connect: 'once',
 };
 
 /**
- * Unmeasured bursts before the measured ones, one of each variant: no measured burst meets a path
- * cold (JIT, caches, pools). The order path warms in either; the sockets' (handshakes, the relay's
- * emits, the engine's writes) only in a burst with sockets. With both warm-ups without sockets, the
- * first burst with sockets of a run compiled that path while it was measured.
+ * Unmeasured bursts before the measured ones: no measured burst meets a path cold (JIT, caches,
+ * pools). On one stack, one of each variant: the order path warms in either; the sockets' (the
+ * relay's emits, the engine's writes) only in a burst with sockets (with both warm-ups without
+ * sockets, the first burst with sockets of a run compiled that path while it was measured). On a
+ * stack per variant, two on each: with one, the stacks' first measured bursts were still compiling
+ * the order path (about 250 ms of the API's compiler threads, against 60-150 ms later).
  */
-const WARM_UPS: Variant[] = ['without sockets', 'with sockets'];
+const WARM_UPS: Record<LiveOptions['connect'], Variant[]> = {
+  'per-burst': ['without sockets', 'with sockets'],
+  once: ['without sockets', 'with sockets', 'without sockets', 'with sockets'],
+};
 
 /** The targets of issue 14. */
 const TARGET_P99_MS = 100;
@@ -104,56 +119,105 @@ interface Measured {
 type MeasuredWithSockets = Measured & { delivered: Delivered };
 
 interface Delivered {
-  connected: Connected;
+  /** The sockets' handshakes before this burst (sockets connected per burst). */
+  connected?: Connected;
   markerArrived: boolean;
   disconnects: number;
   clientLagMs: Collected['lagMs'];
   report: DeliveryReport;
 }
 
+/** A stack and what a run places on it: its shoppers, a product per burst and per marker order. */
+interface Side {
+  stack: Stack;
+  shoppers: Shopper[];
+  burstProducts: string[];
+  markerProducts: string[];
+}
+
 export async function runLive(options: LiveOptions, run = 1): Promise<RunResult> {
-  const stack = await startStack({
-    label: 'live',
-    apis: options.socketReplica === 'dedicated' ? 2 : 1,
-    workers: options.workers,
-    countCommands: options.countCommands,
-  });
+  const once = options.connect === 'once';
+  const warmUps = WARM_UPS[options.connect];
+  const stacks: Stack[] = [];
+  let held: LiveSockets | undefined;
   try {
-    const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare);
-    // A product per burst (100 units each), and a one-unit product per marker order.
-    const bursts = WARM_UPS.length + 4;
-    const products = await createProducts(stack.apiUrl, [
-      ...Array<number>(bursts).fill(options.stock),
-      ...Array<number>(bursts).fill(1),
-    ]);
-    const [burstProducts, markerProducts] = [products.slice(0, bursts), products.slice(bursts)];
+    for (const label of once ? ['live-with', 'live-without'] : ['live'])
+      stacks.push(
+        await startStack({
+          label,
+          apis: options.socketReplica === 'dedicated' ? 2 : 1,
+          workers: options.workers,
+          countCommands: options.countCommands,
+        }),
+      );
+    const sides: Side[] = [];
+    for (const stack of stacks) sides.push(await prepare(stack, options, warmUps.length + 4));
+    const [withSide, withoutSide = withSide] = sides;
+    if (!withSide) throw new Error('no stack');
+    let connectedOnce: Connected | undefined;
+    if (once) {
+      held = await startLiveSockets();
+      connectedOnce = await held.connect(socketUrl(withSide.stack), owners(withSide.shoppers));
+    }
+    // Every process on the machine: a burst starts when all are at rest.
+    const machine = () => ({
+      ...Object.fromEntries(
+        stacks.flatMap((stack, i) =>
+          Object.entries(stack.pids()).map(([name, pid]) => [`stack ${i + 1} ${name}`, pid]),
+        ),
+      ),
+      ...(held ? { 'socket clients': held.pid } : {}),
+    });
     const burst = (variant: Variant, i: number): Promise<Measured | MeasuredWithSockets> =>
       variant === 'with sockets'
-        ? burstWithSockets(
-            stack,
-            shoppers,
-            burstProducts[i] ?? '',
-            markerProducts[i] ?? '',
-            options,
-          )
-        : measureBurst(stack, shoppers, burstProducts[i] ?? '', options);
-    const warmUps: Measured[] = [];
-    for (const [i, variant] of WARM_UPS.entries()) warmUps.push(await burst(variant, i));
+        ? burstWithSockets(withSide, i, options, machine, held)
+        : measureBurst(
+            withoutSide.stack,
+            withoutSide.shoppers,
+            withoutSide.burstProducts[i] ?? '',
+            {
+              options,
+              machine,
+              ...(held ? { sockets: held } : {}),
+            },
+          );
+    const warmedUp: Measured[] = [];
+    for (const [i, variant] of warmUps.entries()) warmedUp.push(await burst(variant, i));
     const [a, b]: Variant[] =
       run % 2 === 1 ? ['with sockets', 'without sockets'] : ['without sockets', 'with sockets'];
     const order: Variant[] = [a, b, b, a];
     const withSockets: Array<Measured & { delivered: Delivered }> = [];
     const withoutSockets: Measured[] = [];
     for (const [i, variant] of order.entries()) {
-      const measured = await burst(variant, WARM_UPS.length + i);
+      const measured = await burst(variant, warmUps.length + i);
       if (hasSockets(measured)) withSockets.push(measured);
       else withoutSockets.push(measured);
     }
-    return report(options, run, order, shoppers, stack, warmUps, withSockets, withoutSockets);
+    return report(options, run, order, withSide, warmedUp, withSockets, withoutSockets, {
+      connectedOnce,
+    });
   } finally {
-    await stack.stop();
+    await held?.stop();
+    for (const stack of stacks) await stack.stop();
   }
 }
+
+async function prepare(stack: Stack, options: LiveOptions, bursts: number): Promise<Side> {
+  const shoppers = await createShoppers(stack.apiUrl, options.shoppers, options.vipShare);
+  // A product per burst (100 units each), and a one-unit product per marker order.
+  const products = await createProducts(stack.apiUrl, [
+    ...Array<number>(bursts).fill(options.stock),
+    ...Array<number>(bursts).fill(1),
+  ]);
+  return {
+    stack,
+    shoppers,
+    burstProducts: products.slice(0, bursts),
+    markerProducts: products.slice(bursts),
+  };
+}
+
+const owners = (shoppers: Shopper[]) => shoppers.map(({ id, cookie }) => ({ id, cookie }));
 
 /** The API replica the sockets connect to: the last one (the second, with `dedicated`). */
 const socketUrl = (stack: Stack): string => stack.apis[stack.apis.length - 1]?.url ?? stack.apiUrl;
@@ -161,21 +225,27 @@ const socketUrl = (stack: Stack): string => stack.apis[stack.apis.length - 1]?.u
 const hasSockets = (m: Measured | MeasuredWithSockets): m is MeasuredWithSockets =>
   'delivered' in m;
 
-/** The burst while every shopper holds a socket, and what the sockets received. */
+/**
+ * The burst while every shopper holds a socket, and what the sockets received. `held`: sockets
+ * connected for the whole run; without it, they connect before the burst and close after it.
+ */
 async function burstWithSockets(
-  stack: Stack,
-  shoppers: Shopper[],
-  productId: string,
-  markerProductId: string,
+  side: Side,
+  i: number,
   options: LiveOptions,
+  machine: () => Record<string, number | undefined>,
+  held: LiveSockets | undefined,
 ): Promise<Measured & { delivered: Delivered }> {
-  const sockets = await startLiveSockets();
+  const { stack, shoppers } = side;
+  const productId = side.burstProducts[i] ?? '';
+  const sockets = held ?? (await startLiveSockets());
   try {
-    const connected = await sockets.connect(
-      socketUrl(stack),
-      shoppers.map(({ id, cookie }) => ({ id, cookie })),
-    );
-    const measured = await measureBurst(stack, shoppers, productId, options, sockets);
+    const connected = held ? undefined : await sockets.connect(socketUrl(stack), owners(shoppers));
+    const measured = await measureBurst(stack, shoppers, productId, {
+      options,
+      sockets,
+      machine: () => ({ ...machine(), 'socket clients': sockets.pid }),
+    });
     // The marker: one more order, placed once the burst is at rest. Its outcome is published after
     // every outcome of the burst and the API relays the stream in order, so once it has reached its
     // socket every event of the burst has been sent: a late duplicate or a misdelivery would be in.
@@ -183,7 +253,7 @@ async function burstWithSockets(
     const placed = await orderBurst(
       stack.apiUrl,
       [marker],
-      () => [{ productId: markerProductId, quantity: 1 }],
+      () => [{ productId: side.markerProducts[i] ?? '', quantity: 1 }],
       { connections: 1 },
     );
     const [markerId] = placed.acknowledged;
@@ -195,11 +265,12 @@ async function burstWithSockets(
       await decisionsOf(stack, productId),
       collected.sockets,
       await ownersOf(stack, collected),
+      new Set(markerId === undefined ? [] : [markerId]),
     );
     return {
       ...measured,
       delivered: {
-        connected,
+        ...(connected ? { connected } : {}),
         markerArrived,
         disconnects: collected.sockets.reduce((n, s) => n + s.disconnects, 0),
         clientLagMs: collected.lagMs,
@@ -207,7 +278,7 @@ async function burstWithSockets(
       },
     };
   } finally {
-    await sockets.stop();
+    if (!held) await sockets.stop();
   }
 }
 
@@ -216,14 +287,23 @@ async function measureBurst(
   stack: Stack,
   shoppers: Shopper[],
   productId: string,
-  options: LiveOptions,
-  sockets?: LiveSockets,
+  {
+    options,
+    machine,
+    sockets,
+  }: {
+    options: LiveOptions;
+    /** Every process on the machine. */
+    machine: () => Record<string, number | undefined>;
+    /** The socket clients' process, when there is one: its CPU is reported with the burst's. */
+    sockets?: LiveSockets;
+  },
 ): Promise<Measured> {
   const pids = { ...stack.pids(), ...(sockets ? { 'socket clients': sockets.pid } : {}) };
-  // Every burst starts on a stack at rest: after the previous burst's aftermath, or the sockets'
+  // Every burst starts on a machine at rest: after the previous burst's aftermath, or the sockets'
   // handshakes, both variants alike (a transient is not what the sockets cost while connected).
-  // The socket clients' process too: it shares the machine's cores with the stack.
-  const settledBefore = await untilQuiet(pids);
+  // The socket clients' process and the other stack too: they share the machine's cores.
+  const settledBefore = await untilQuiet(machine());
   const redisBefore = options.countCommands ? redisCounts(stack) : undefined;
   const cpuBefore = sampleCpu(pids);
   const lag = watchEventLoop();
@@ -357,18 +437,23 @@ function report(
   options: LiveOptions,
   run: number,
   order: Variant[],
-  shoppers: Shopper[],
-  stack: Stack,
+  { stack, shoppers }: Side,
   warmUps: Measured[],
   withBursts: Array<Measured & { delivered: Delivered }>,
   withoutBursts: Measured[],
+  { connectedOnce }: { connectedOnce?: Connected },
 ): RunResult {
   const [withSockets, withSocketsAgain] = withBursts;
   const [withoutSockets, withoutSocketsAgain] = withoutBursts;
   if (!withSockets || !withSocketsAgain || !withoutSockets || !withoutSocketsAgain)
     throw new Error('a run measures two bursts of each variant');
   const delivered = combinedDeliveries(withBursts.map((burst) => burst.delivered));
-  const { connected, report: delivery } = delivered;
+  // Sockets connected once are also held through the warm-ups: none may drop there either.
+  const warmUpsDelivered = combinedDeliveries(warmUps.filter(hasSockets).map((m) => m.delivered));
+  const { report: delivery } = delivered;
+  const connected = connectedOnce ?? delivered.connected;
+  // Once per run, or before each burst with sockets (the warm-ups' are not collected).
+  const handshakes = shoppers.length * (connectedOnce ? 1 : withBursts.length);
   const deliveryMs = histogramOf(delivery.delays.map((d) => d.ms));
   // Decisions made while the API was still answering their burst wait behind its requests.
   const during = withBursts.flatMap((m) =>
@@ -428,9 +513,11 @@ function report(
       duplicated: delivery.duplicated.length,
       misdelivered: delivery.misdelivered.length,
       mismatched: delivery.mismatched.length,
+      unexpected: delivery.unexpected.length,
       notices: delivery.notices,
     },
     sockets: {
+      connect: options.connect,
       connected: connected.connected,
       failed: connected.failed,
       connectSeconds: connected.seconds,
@@ -441,18 +528,24 @@ function report(
     withoutSockets: withoutBursts.map(burstFigures),
   };
   const checks: Check[] = [
-    ...warmUps.flatMap((m, i) => labelled(`warm-up ${i + 1} (${WARM_UPS[i]})`, m.checks)),
+    ...warmUps.flatMap((m, i) =>
+      labelled(`warm-up ${i + 1} (${WARM_UPS[options.connect][i]})`, m.checks),
+    ),
     ...withBursts.flatMap((m, i) => labelled(`with sockets ${i + 1}`, m.checks)),
     ...withoutBursts.flatMap((m, i) => labelled(`without sockets ${i + 1}`, m.checks)),
     {
-      name: 'every shopper connected its socket before each burst with sockets',
-      ok: connected.connected === shoppers.length * withBursts.length && connected.failed === 0,
+      name: connectedOnce
+        ? 'every shopper connected its socket before the first burst'
+        : 'every shopper connected its socket before each burst with sockets',
+      ok: connected.connected === handshakes && connected.failed === 0,
       detail: `${connected.connected} of ${shoppers.length} in ${connected.seconds} s${connected.firstFailure ? `; first failure: ${connected.firstFailure}` : ''}`,
     },
     {
       name: 'no socket disconnected, re-synced or expired during the run',
-      ok: delivered.disconnects === 0 && Object.keys(delivery.notices).length === 0,
-      detail: `${delivered.disconnects} disconnects; notices ${JSON.stringify(delivery.notices)}`,
+      ok:
+        delivered.disconnects + warmUpsDelivered.disconnects === 0 &&
+        Object.keys({ ...delivery.notices, ...warmUpsDelivered.report.notices }).length === 0,
+      detail: `${delivered.disconnects} disconnects (${warmUpsDelivered.disconnects} during the warm-ups); notices ${JSON.stringify(delivery.notices)}, during the warm-ups ${JSON.stringify(warmUpsDelivered.report.notices)}`,
     },
     {
       name: 'every event of the burst was sent before the deliveries were counted (marker order delivered)',
@@ -482,6 +575,11 @@ function report(
       ok: delivery.mismatched.length === 0,
       detail: `${delivery.mismatched.length} differ`,
     },
+    {
+      name: "no socket heard of its shopper's orders outside the burst being counted (late events)",
+      ok: delivery.unexpected.length === 0,
+      detail: `${delivery.unexpected.length} unexpected${delivery.unexpected[0] ? `, e.g. ${delivery.unexpected[0]}` : ''}`,
+    },
   ];
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
   const describeBurst = (label: string, m: Measured) =>
@@ -493,7 +591,7 @@ function report(
         ]
       : [];
   const lines = [
-    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, twice each on the same stack (this run: ${figures.order}), after an unmeasured warm-up burst of each variant.`,
+    `${options.shoppers} shoppers (${figures.vipShoppers} VIP) order 1 unit each of a product with ${options.stock} units, ${options.connections} connections, ${options.workers} worker process(es); the same burst with a live-events socket per shopper and without, twice each (this run: ${figures.order}), ${connectedOnce ? `on a stack per variant, after two unmeasured warm-up bursts on each; the sockets connected once, before the first, and stayed connected to the end` : `on the same stack, after an unmeasured warm-up burst of each variant; the sockets connected before each burst with sockets and closed after it`}.`,
     ...(options.countCommands
       ? [
           '',
@@ -501,11 +599,11 @@ function report(
         ]
       : []),
     '',
-    `- sockets: ${connected.connected} connections over websocket (${shoppers.length} before each burst with sockets, in ${connected.seconds} s in all), in their own process (its event-loop lag p99 ${delivered.clientLagMs.p99} ms, max ${delivered.clientLagMs.max} ms); ${delivered.disconnects} disconnects`,
+    `- sockets: ${connected.connected} connections over websocket (${connectedOnce ? `${shoppers.length} once, in ${connected.seconds} s` : `${shoppers.length} before each burst with sockets, in ${connected.seconds} s in all`}), in their own process (its event-loop lag p99 ${delivered.clientLagMs.p99} ms, max ${delivered.clientLagMs.max} ms); ${delivered.disconnects} disconnects`,
     `- decision to delivery (${delivery.delays.length} outcomes): p50 ${deliveryMs.p50} ms, p90 ${deliveryMs.p90} ms, **p99 ${deliveryMs.p99} ms**, max ${deliveryMs.max} ms; target p99 < ${TARGET_P99_MS} ms: ${met(deliveryMs.p99 < TARGET_P99_MS)}`,
     `  - decision to the stream (Redis's clock in the event id): p50 ${toStreamMs.p50} ms, p99 ${toStreamMs.p99} ms; stream to socket: p50 ${fromStreamMs.p50} ms, p99 ${fromStreamMs.p99} ms`,
     `  - decided while the burst was still answered: ${during.length}, p50 ${duringBurstMs.p50} ms, p99 ${duringBurstMs.p99} ms; decided after its last answer: ${after.length}, p50 ${afterBurstMs.p50} ms, p99 ${afterBurstMs.p99} ms`,
-    `- exactness: ${delivery.delivered} of ${accepted} outcomes delivered to their owners, ${delivery.duplicated.length} twice, ${delivery.misdelivered.length} misdelivered, ${delivery.mismatched.length} differing from the stored decision`,
+    `- exactness: ${delivery.delivered} of ${accepted} outcomes delivered to their owners, ${delivery.duplicated.length} twice, ${delivery.misdelivered.length} misdelivered, ${delivery.mismatched.length} differing from the stored decision, ${delivery.unexpected.length} late`,
     ...order.map((variant, i) => {
       const nth = order.slice(0, i + 1).filter((v) => v === variant).length;
       const m = variant === 'with sockets' ? withBursts[nth - 1] : withoutBursts[nth - 1];
@@ -519,26 +617,24 @@ function report(
   return { figures, checks, lines };
 }
 
-/** What the sockets of two bursts received, as one report. */
-function combinedDeliveries(parts: Delivered[]): Delivered {
+/** What the sockets of several bursts received, as one report; `connected`: their handshakes. */
+function combinedDeliveries(parts: Delivered[]): Delivered & { connected: Connected } {
   const reports = parts.map((part) => part.report);
   const notices: Record<string, number> = {};
   for (const report of reports)
     for (const [name, n] of Object.entries(report.notices))
       notices[name] = (notices[name] ?? 0) + n;
+  const handshakes = parts.flatMap((part) => (part.connected ? [part.connected] : []));
+  const firstFailure = handshakes.find((c) => c.firstFailure)?.firstFailure;
   return {
     connected: {
-      connected: parts.reduce((n, part) => n + part.connected.connected, 0),
-      failed: parts.reduce((n, part) => n + part.connected.failed, 0),
+      connected: handshakes.reduce((n, c) => n + c.connected, 0),
+      failed: handshakes.reduce((n, c) => n + c.failed, 0),
       seconds: round(
-        parts.reduce((n, part) => n + part.connected.seconds, 0),
+        handshakes.reduce((n, c) => n + c.seconds, 0),
         2,
       ),
-      ...(parts.find((part) => part.connected.firstFailure)?.connected.firstFailure
-        ? {
-            firstFailure: parts.find((part) => part.connected.firstFailure)?.connected.firstFailure,
-          }
-        : {}),
+      ...(firstFailure ? { firstFailure } : {}),
     },
     markerArrived: parts.every((part) => part.markerArrived),
     disconnects: parts.reduce((n, part) => n + part.disconnects, 0),
@@ -553,6 +649,7 @@ function combinedDeliveries(parts: Delivered[]): Delivered {
       duplicated: reports.flatMap((r) => r.duplicated),
       misdelivered: reports.flatMap((r) => r.misdelivered),
       mismatched: reports.flatMap((r) => r.mismatched),
+      unexpected: reports.flatMap((r) => r.unexpected),
       notices,
       delays: reports.flatMap((r) => r.delays),
     },
