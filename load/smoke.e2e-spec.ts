@@ -30,7 +30,7 @@ describe('load smoke', () => {
 
   it.each([
     ['once', 50],
-    ['per-burst', 100],
+    ['per-burst', 200],
   ] as const)(
     "live, sockets connected %s: every outcome reaches its owner's socket exactly once and no other socket, with and without sockets the burst stays exact",
     async (connect, handshakes) => {
@@ -44,13 +44,13 @@ describe('load smoke', () => {
         connect,
       });
       expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-      // Two measured bursts with sockets (ABBA), 50 outcomes each; 50 sockets connected once for
-      // the run, or before each of the two.
+      // Four measured bursts with sockets (ABBA BAAB), 50 outcomes each; 50 sockets connected once
+      // for the run, or before each of the four.
       expect(result.figures).toMatchObject({
         sockets: { connect, connected: handshakes, disconnects: 0 },
         delivery: {
-          expected: 100,
-          delivered: 100,
+          expected: 200,
+          delivered: 200,
           duplicated: 0,
           misdelivered: 0,
           mismatched: 0,
