@@ -175,9 +175,14 @@ export async function runLive(options: LiveOptions, run = 1): Promise<RunResult>
     const [withSide, withoutSide = withSide] = sides;
     if (!withSide) throw new Error('no stack');
     let connectedOnce: Connected | undefined;
+    /** CPU per handshake (ms) of each process, when the sockets connect once. */
+    let handshakeCpuMs: Record<string, number> | undefined;
     if (once) {
       held = await startLiveSockets();
+      const pids = { ...withSide.stack.pids(), 'socket clients': held.pid };
+      const before = sampleCpu(pids);
       connectedOnce = await held.connect(socketUrl(withSide.stack), owners(withSide.shoppers));
+      handshakeCpuMs = perUnit(cpuSecondsUsed(before, sampleCpu(pids)), connectedOnce.connected);
     }
     // Every process on the machine: a burst starts when all are at rest.
     const machine = () => ({
@@ -213,6 +218,7 @@ export async function runLive(options: LiveOptions, run = 1): Promise<RunResult>
     }
     return report(options, run, order, withSide, warmedUp, withSockets, withoutSockets, {
       connectedOnce,
+      handshakeCpuMs,
     });
   } finally {
     await held?.stop();
@@ -333,12 +339,7 @@ async function measureBurst(
   const settleMs = await waitUntilDecided(stack, options.settleTimeoutMs);
   const cpuAfter = sampleCpu(pids);
   const accepted = burst.acknowledged.length;
-  const cpuMsPerOrder = Object.fromEntries(
-    Object.entries(cpuSecondsUsed(cpuBefore, cpuAfter)).map(([name, seconds]) => [
-      name,
-      accepted ? round((seconds * 1000) / accepted, 2) : 0,
-    ]),
-  );
+  const cpuMsPerOrder = perUnit(cpuSecondsUsed(cpuBefore, cpuAfter), accepted);
   const redisAfter = redisBefore && redisCounts(stack);
   const { outcome, checks } = await checkBurst(stack, productId, burst, {
     orders: shoppers.length,
@@ -375,6 +376,13 @@ async function measureBurst(
         }
       : {}),
   };
+}
+
+/** Milliseconds of CPU per unit (order, handshake) of each process, from CPU seconds. */
+function perUnit(seconds: Record<string, number>, units: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(seconds).map(([name, s]) => [name, units ? round((s * 1000) / units, 2) : 0]),
+  );
 }
 
 /** Each order of the burst as stored, with the history entry of its decision (its last). */
@@ -459,7 +467,10 @@ function report(
   warmUps: Measured[],
   withBursts: Array<Measured & { delivered: Delivered }>,
   withoutBursts: Measured[],
-  { connectedOnce }: { connectedOnce?: Connected },
+  {
+    connectedOnce,
+    handshakeCpuMs,
+  }: { connectedOnce?: Connected; handshakeCpuMs?: Record<string, number> },
 ): RunResult {
   if (withBursts.length === 0 || withBursts.length !== withoutBursts.length)
     throw new Error('a run measures as many bursts of each variant');
@@ -537,6 +548,7 @@ function report(
       connected: connected.connected,
       failed: connected.failed,
       connectSeconds: connected.seconds,
+      ...(handshakeCpuMs ? { handshakeCpuMs } : {}),
       disconnects: delivered.disconnects,
       clientLagMs: delivered.clientLagMs,
     },
@@ -615,7 +627,7 @@ function report(
         ]
       : []),
     '',
-    `- sockets: ${connected.connected} connections over websocket (${connectedOnce ? `${shoppers.length} once, in ${connected.seconds} s` : `${shoppers.length} before each burst with sockets, in ${connected.seconds} s in all`}), in their own process (its event-loop lag p99 ${delivered.clientLagMs.p99} ms, max ${delivered.clientLagMs.max} ms); ${delivered.disconnects} disconnects`,
+    `- sockets: ${connected.connected} connections over websocket (${connectedOnce ? `${shoppers.length} once, in ${connected.seconds} s; CPU per handshake (ms) ${describeCores(handshakeCpuMs ?? {})}` : `${shoppers.length} before each burst with sockets, in ${connected.seconds} s in all`}), in their own process (its event-loop lag p99 ${delivered.clientLagMs.p99} ms, max ${delivered.clientLagMs.max} ms); ${delivered.disconnects} disconnects`,
     `- decision to delivery (${delivery.delays.length} outcomes): p50 ${deliveryMs.p50} ms, p90 ${deliveryMs.p90} ms, **p99 ${deliveryMs.p99} ms**, max ${deliveryMs.max} ms; target p99 < ${TARGET_P99_MS} ms: ${met(deliveryMs.p99 < TARGET_P99_MS)}`,
     `  - decision to the stream (Redis's clock in the event id): p50 ${toStreamMs.p50} ms, p99 ${toStreamMs.p99} ms; stream to socket: p50 ${fromStreamMs.p50} ms, p99 ${fromStreamMs.p99} ms`,
     `  - decided while the burst was still answered: ${during.length}, p50 ${duringBurstMs.p50} ms, p99 ${duringBurstMs.p99} ms; decided after its last answer: ${after.length}, p50 ${afterBurstMs.p50} ms, p99 ${afterBurstMs.p99} ms`,
